@@ -1,0 +1,41 @@
+# ganlab — every target creates the environment first if it is missing.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+ARGS    ?=
+
+.PHONY: install train test test-slow bench bench-quality tb lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# A short, meaningful run on embedded data (no download): DCGAN on the `shapes` dataset.
+train: $(STAMP)
+	$(BIN)/ganlab train $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --durations=15 $(ARGS)
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/ganlab bench $(ARGS)
+
+bench-quality: $(STAMP)
+	$(BIN)/ganlab bench quality $(ARGS)
+
+tb: $(STAMP)
+	$(BIN)/tensorboard --logdir outputs
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+
+clean:
+	rm -rf outputs/*/ multirun .pytest_cache .ruff_cache build dist src/*.egg-info

@@ -1,0 +1,87 @@
+"""`ganlab bench`: is the framework free? Training images/s of ganlab's loop against a bare,
+hand-written PyTorch loop over the same networks and the same in-memory data.
+
+Both run in this process, alternately, several rounds; the best round of each is compared
+(the least disturbed by the rest of the machine)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from rich.console import Console
+from rich.table import Table
+
+from ganlab.cli import CONF_DIR, parse_kv
+
+
+def compose_cfg(overrides: list[str]):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+def ganlab_round(cfg, steps: int) -> float:
+    """images/s of `train()` itself (callbacks and logger off, so only the loop is measured)."""
+    from ganlab.training.loop import train
+    cfg.trainer.max_steps = steps
+    with tempfile.TemporaryDirectory() as d:
+        summary = train(cfg, Path(d))
+    return steps * cfg.data.batch_size / summary["wall_time_s"]
+
+
+def bare_round(cfg, steps: int, data: torch.Tensor, G, D, opt_g, opt_d) -> float:
+    """The loop a researcher would write by hand: D step on real vs G(z).detach(), G step."""
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    b, z_dim = cfg.data.batch_size, cfg.model.z_dim
+    gen = torch.Generator().manual_seed(0)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        real = data[torch.randint(0, data.shape[0], (b,), generator=gen)]
+        fake = G(torch.randn(b, z_dim)).detach()
+        d_real, d_fake = D(real), D(fake)
+        loss_d = bce(d_real, torch.ones_like(d_real)) + bce(d_fake, torch.zeros_like(d_fake))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        out = D(G(torch.randn(b, z_dim)))
+        loss_g = bce(out, torch.ones_like(out))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+    return steps * b / (time.perf_counter() - t0)
+
+
+def bench_command(args: list[str]) -> None:
+    kv = parse_kv(args, allowed=("steps", "rounds", "image_size", "batch_size", "width"))
+    steps, rounds = int(kv.get("steps", 10)), int(kv.get("rounds", 3))
+    overrides = ["model=dcgan", "loss=bce", "data=shapes", f"data.image_size={kv.get('image_size', 64)}",
+                 f"data.batch_size={kv.get('batch_size', 64)}", f"model.width={kv.get('width', 64)}",
+                 "++data.in_memory=true", "data.dataset.size=1024", "trainer.device=cpu", "logger=null",
+                 "callbacks=null", "++data.evaluators={}", "trainer.log_every=1000000"]
+    cfg = compose_cfg(overrides)
+    console = Console()
+    console.print(f"bench: dcgan {cfg.data.image_size}px, batch {cfg.data.batch_size}, width {cfg.model.width}, "
+                  f"{steps} steps x {rounds} rounds, {torch.get_num_threads()} threads")
+    from ganlab.training.build import build_dataset
+    from ganlab.data.loader import InMemory
+    data = InMemory(build_dataset(cfg)).tensors["x"]
+    G, D = instantiate(cfg.model.networks.G), instantiate(cfg.model.networks.D)
+    opt_g = instantiate(cfg.schedule.optimizer.G, params=G.parameters())
+    opt_d = instantiate(cfg.schedule.optimizer.D, params=D.parameters())
+    bare_round(cfg, 2, data, G, D, opt_g, opt_d)  # warm-up: allocator, kernels
+    ours, bare = [], []
+    for _ in range(rounds):
+        ours.append(ganlab_round(cfg, steps))
+        bare.append(bare_round(cfg, steps, data, G, D, opt_g, opt_d))
+    t = Table(title="training throughput (images/s, best of rounds)")
+    for col in ("loop", "best", "all rounds"):
+        t.add_column(col)
+    t.add_row("ganlab", f"{max(ours):.1f}", ", ".join(f"{x:.1f}" for x in ours))
+    t.add_row("bare PyTorch", f"{max(bare):.1f}", ", ".join(f"{x:.1f}" for x in bare))
+    console.print(t)
+    ratio = max(ours) / max(bare)
+    console.print(f"ganlab/bare ratio: {ratio:.3f}")

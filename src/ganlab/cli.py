@@ -1,0 +1,78 @@
+"""`ganlab <command> [key=value ...]`. `train` is a Hydra app (overrides, -m sweeps, --cfg job);
+the other commands take key=value arguments (see `ganlab --help`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+err = Console(stderr=True)
+
+USAGE = """usage: ganlab <command> [args]
+
+  train [overrides]        train a run (Hydra: model=, loss=, data=, schedule=, experiment=, -m for sweeps,
+                           --cfg job to print the composed config, resume=<run dir|checkpoint>)
+  sample ckpt=PATH [n=64] [out=samples.png] [seed=0] [device=auto]
+                           images (or a 2D scatter) from a checkpoint alone
+  bench [ARGS]             training throughput of ganlab's loop vs a bare PyTorch loop
+"""
+
+
+class UsageError(Exception):
+    pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        sys.exit(0 if argv else 2)
+    command, args = argv[0], argv[1:]
+    commands = {"train": _train, "sample": _sample, "bench": _bench}
+    if command not in commands:
+        err.print(f"[red]error:[/] unknown command {command!r}\n")
+        print(USAGE)
+        sys.exit(2)
+    try:
+        commands[command](args)
+    except UsageError as e:
+        err.print(f"[red]error:[/] {e}")
+        sys.exit(2)
+
+
+def _train(args: list[str]) -> None:
+    from ganlab.train_app import run_hydra
+    run_hydra(args)
+
+
+def _sample(args: list[str]) -> None:
+    from ganlab.sampling import sample_command
+    sample_command(args)
+
+
+def _bench(args: list[str]) -> None:
+    from ganlab.bench import bench_command
+    bench_command(args)
+
+
+def parse_kv(args: list[str], *, required: tuple[str, ...] = (), allowed: tuple[str, ...] = ()) -> dict:
+    """key=value arguments of the non-Hydra commands, with errors that name the key."""
+    out = {}
+    for a in args:
+        if "=" not in a:
+            raise UsageError(f"expected key=value, got {a!r}")
+        k, v = a.split("=", 1)
+        if allowed and k not in allowed:
+            raise UsageError(f"unknown argument {k!r}; expected one of: {', '.join(allowed)}")
+        out[k] = v
+    missing = [k for k in required if k not in out]
+    if missing:
+        raise UsageError(f"missing argument(s): {', '.join(f'{k}=...' for k in missing)}")
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Adversarial losses. Each takes D's raw outputs (logits / critic values, any shape (B, ...)).
+
+Conventions:
+- `d_loss(real, fake, real_target=None, fake_target=None)` is minimised by D.
+  Targets (per sample, shape (B,)) are where label smoothing / flipping lands; only the
+  probabilistic losses (bce, lsgan) use them, the others document that they ignore them.
+- `g_loss(fake)` is minimised by G.
+- `penalty(D, real, fake, cond)` adds a regulariser computed by the loss itself (WGAN-GP).
+- `after_d_step(D)` runs after D's optimizer step (WGAN weight clipping).
+- `d_output(x)` maps raw outputs to what `train/d_real` / `train/d_fake` report:
+  probabilities for bce, raw values otherwise.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def _per_sample(t: Tensor) -> Tensor:
+    """Mean over everything but the batch: patch / per-pixel outputs become one score a sample."""
+    return t.flatten(1).mean(1) if t.dim() > 1 else t
+
+
+def _targets(target: Tensor | None, like: Tensor, default: float) -> Tensor:
+    if target is None:
+        return torch.full_like(like, default)
+    # broadcast per-sample targets over patch / pixel outputs
+    return target.to(like.dtype).view(-1, *([1] * (like.dim() - 1))).expand_as(like)
+
+
+class AdversarialLoss:
+    uses_targets = False
+
+    def d_loss(self, real: Tensor, fake: Tensor, real_target: Tensor | None = None,
+               fake_target: Tensor | None = None) -> Tensor:
+        raise NotImplementedError
+
+    def g_loss(self, fake: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def penalty(self, D: nn.Module, real: Tensor, fake: Tensor, cond: Tensor | None = None) -> Tensor | None:
+        return None
+
+    def after_d_step(self, D: nn.Module) -> None:
+        return None
+
+    def d_output(self, out: Tensor) -> Tensor:
+        return _per_sample(out.detach().float())
+
+
+class BCE(AdversarialLoss):
+    """Original GAN loss with the non-saturating generator loss -log D(G(z))."""
+
+    uses_targets = True
+
+    def d_loss(self, real, fake, real_target=None, fake_target=None):
+        return (F.binary_cross_entropy_with_logits(real, _targets(real_target, real, 1.0))
+                + F.binary_cross_entropy_with_logits(fake, _targets(fake_target, fake, 0.0)))
+
+    def g_loss(self, fake):
+        return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+
+    def d_output(self, out):
+        return torch.sigmoid(_per_sample(out.detach().float()))
+
+
+class LSGAN(AdversarialLoss):
+    """Least squares GAN (Mao et al. 2017), a=0, b=c=1; the 1/2 factors are kept."""
+
+    uses_targets = True
+
+    def d_loss(self, real, fake, real_target=None, fake_target=None):
+        return 0.5 * (F.mse_loss(real, _targets(real_target, real, 1.0))
+                      + F.mse_loss(fake, _targets(fake_target, fake, 0.0)))
+
+    def g_loss(self, fake):
+        return 0.5 * F.mse_loss(fake, torch.ones_like(fake))
+
+
+class Hinge(AdversarialLoss):
+    """Hinge loss (SAGAN / BigGAN). Ignores label targets."""
+
+    def d_loss(self, real, fake, real_target=None, fake_target=None):
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+
+    def g_loss(self, fake):
+        return -fake.mean()
+
+
+class WGAN(AdversarialLoss):
+    """Wasserstein critic loss mean(D(G(z))) - mean(D(x)); weights clipped to [-clip, clip]
+    after every critic step (Arjovsky et al. 2017). Ignores label targets."""
+
+    def __init__(self, *, clip: float = 0.01):
+        self.clip = clip
+
+    def d_loss(self, real, fake, real_target=None, fake_target=None):
+        return fake.mean() - real.mean()
+
+    def g_loss(self, fake):
+        return -fake.mean()
+
+    @torch.no_grad()
+    def after_d_step(self, D):
+        if self.clip and self.clip > 0:
+            for p in D.parameters():
+                p.clamp_(-self.clip, self.clip)
+
+
+class WGANGP(WGAN):
+    """WGAN with gradient penalty lambda * (||grad_x_hat D(x_hat)||_2 - 1)^2 on random
+    interpolates x_hat between real and fake (Gulrajani et al. 2017). No clipping."""
+
+    def __init__(self, *, gp_lambda: float = 10.0):
+        super().__init__(clip=0.0)
+        self.gp_lambda = gp_lambda
+
+    def penalty(self, D, real, fake, cond=None):
+        b = real.shape[0]
+        alpha = torch.rand(b, *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+        x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+        out = D(x_hat) if cond is None else D(x_hat, cond)
+        (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+        return self.gp_lambda * gradient_penalty(grad)
+
+
+def gradient_penalty(grad: Tensor) -> Tensor:
+    """(||g||_2 - 1)^2 averaged over the batch; g has shape (B, ...)."""
+    return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()

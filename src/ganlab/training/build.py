@@ -1,0 +1,74 @@
+"""Everything a run is made of, built from the composed config with Hydra `instantiate`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from ganlab.data.loader import Batches
+from ganlab.training.schedules import lr_lambda
+
+
+@dataclass
+class Parts:
+    step_obj: object
+    batches: Batches
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler]
+    total_steps: int
+    evaluators: dict
+
+
+def build_dataset(cfg: DictConfig, split: str = "train"):
+    node = cfg.data.dataset if split == "train" else cfg.data.get("test_dataset")
+    if node is None:
+        return None
+    if cfg.data.get("cache", "none") == "h5" and split == "train":
+        from ganlab.data.h5cache import H5Dataset, default_cache_path
+        return H5Dataset(path=default_cache_path(cfg))
+    return instantiate(node)
+
+
+def build_step(cfg: DictConfig):
+    nets = {name: instantiate(node) for name, node in cfg.model.networks.items()}
+    tricks = [instantiate(t) for t in (cfg.get("tricks") or {}).values() if t is not None]
+    return instantiate(cfg.model.step, **nets, loss=instantiate(cfg.loss), d_tricks=tricks)
+
+
+def total_steps(cfg: DictConfig, steps_per_epoch: int) -> int:
+    by_steps = cfg.trainer.max_steps or 0
+    by_epochs = (cfg.trainer.max_epochs or 0) * steps_per_epoch
+    candidates = [s for s in (by_steps, by_epochs) if s > 0]
+    if not candidates:
+        raise ValueError("set trainer.max_steps or trainer.max_epochs to a positive number")
+    return min(candidates)
+
+
+def build(cfg: DictConfig, device: torch.device) -> Parts:
+    dataset = build_dataset(cfg)
+    batches = Batches(dataset, batch_size=cfg.data.batch_size, seed=cfg.seed,
+                      num_workers=cfg.data.get("num_workers", 0),
+                      pin_memory=device.type == "cuda" and cfg.data.get("pin_memory", True),
+                      in_memory=cfg.data.get("in_memory", False))
+    step_obj = build_step(cfg)
+    for m in step_obj.modules().values():
+        m.to(device)
+        if cfg.trainer.get("channels_last") and device.type == "cuda":
+            m.to(memory_format=torch.channels_last)
+    n = total_steps(cfg, batches.steps_per_epoch)
+    sched = cfg.schedule
+    optimizers, schedulers = {}, {}
+    for phase in ("D", "G"):
+        params = [p for m in step_obj.phase_modules(phase) for p in m.parameters()]
+        optimizers[phase] = instantiate(sched.optimizer[phase], params=params)
+        # the G phase runs every n_critic steps: its schedule is indexed by G updates
+        phase_total = n if phase == "D" else max(1, n // sched.n_critic)
+        schedulers[phase] = torch.optim.lr_scheduler.LambdaLR(
+            optimizers[phase], lr_lambda(sched.lr_policy, total_steps=phase_total,
+                                         decay_start=sched.decay_start))
+    evaluators = {name: instantiate(node) for name, node in (cfg.data.get("evaluators") or {}).items()
+                  if node is not None}
+    return Parts(step_obj, batches, optimizers, schedulers, n, evaluators)

@@ -1,0 +1,161 @@
+"""The GAN step for the noise-to-image family (DCGAN, conditional GAN, 2D MLP GAN), as phases.
+
+`d_step(batch)` and `g_step(batch)` return {"loss": tensor to minimise, "train/...": 0-d tensors};
+the loop owns zero_grad, requires_grad, precision, backward and optimizer steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ganlab.training.d_inputs import SOURCE_NAMES, DInputs, StepContext
+from ganlab.training.ema import EMA
+
+
+class NoiseToImageStep:
+    def __init__(self, *, G: nn.Module, D: nn.Module, loss, z_dim: int, num_classes: int = 0,
+                 d_tricks: Sequence = (),   # callables DInputs -> DInputs (training/tricks.py)
+                 ema_decay: float = 0.0,    # 0 = off; else G's weights averaged for sampling/eval
+                 n_fixed: int = 64):        # fixed-noise samples drawn for every grid
+        self.G, self.D, self.loss = G, D, loss
+        self.z_dim, self.num_classes = z_dim, num_classes
+        self.d_tricks = list(d_tricks)
+        self.G_ema = EMA(G, decay=ema_decay) if ema_decay > 0 else None
+        self.ctx = StepContext(step=0, epoch=0)
+        # fixed noise (and classes: one row per class) so sample grids are comparable over time
+        g = torch.Generator().manual_seed(1234)
+        self.n_fixed = n_fixed if not num_classes else num_classes * max(1, min(8, n_fixed // num_classes))
+        self.fixed_z = torch.randn(self.n_fixed, z_dim, generator=g)
+        self.fixed_y = (torch.arange(num_classes).repeat_interleave(self.n_fixed // num_classes)
+                        if num_classes else None)
+
+    # -- what the loop needs to know -------------------------------------------------------
+    def modules(self) -> dict[str, nn.Module]:
+        mods = {"G": self.G, "D": self.D}
+        if self.G_ema is not None:
+            mods["G_ema"] = self.G_ema.module
+        return mods
+
+    def phase_modules(self, phase: str) -> list[nn.Module]:
+        return [self.D] if phase == "D" else [self.G]
+
+    def after_phase(self, phase: str) -> None:
+        if phase == "D":
+            self.loss.after_d_step(self.D)
+        elif self.G_ema is not None:
+            self.G_ema.update(self.G)
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+    # -- the phases ------------------------------------------------------------------------
+    def _noise(self, b: int, device) -> tuple[Tensor, Tensor | None]:
+        z = torch.randn(b, self.z_dim, device=device)
+        y = torch.randint(0, self.num_classes, (b,), device=device) if self.num_classes else None
+        return z, y
+
+    def _D(self, x: Tensor, y: Tensor | None) -> Tensor:
+        return self.D(x) if y is None else self.D(x, y)
+
+    def d_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        real = batch["x"]
+        real_y = batch["y"] if self.num_classes else None
+        z, fake_y = self._noise(real.shape[0], real.device)
+        with torch.no_grad():
+            fake = self.G(z) if fake_y is None else self.G(z, fake_y)
+        inp = DInputs(real=real, fake=fake, real_cond=real_y, fake_cond=fake_y)
+        for trick in self.d_tricks:
+            inp = trick(inp, self.ctx, step=self)
+        d_real, d_fake = self._D(inp.real, inp.real_cond), self._D(inp.fake, inp.fake_cond)
+        loss_d = self.loss.d_loss(d_real, d_fake, inp.real_target, inp.fake_target)
+        out = {"train/loss_d": loss_d.detach()}
+        penalty = self.loss.penalty(self.D, inp.real, inp.fake, inp.real_cond)
+        if penalty is not None:
+            out["train/penalty"] = penalty.detach()
+            loss_d = loss_d + penalty
+        p_real, p_fake = self.loss.d_output(d_real), self.loss.d_output(d_fake)
+        out |= {"loss": loss_d, "train/d_real": p_real.mean(), "train/d_fake": p_fake.mean()}
+        out |= per_source(p_real, p_fake, inp)
+        return out
+
+    def g_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        z, y = self._noise(batch["x"].shape[0], batch["x"].device)
+        fake = self.G(z) if y is None else self.G(z, y)
+        loss_g = self.loss.g_loss(self._D(fake, y))
+        return {"loss": loss_g, "train/loss_g": loss_g.detach()}
+
+    # -- sampling --------------------------------------------------------------------------
+    def sampler(self) -> nn.Module:
+        return self.G_ema.module if self.G_ema is not None else self.G
+
+    @torch.no_grad()
+    def generate(self, n: int, *, device, seed: int = 0, y: Tensor | None = None) -> Tensor:
+        """n samples from the (EMA) generator in eval mode, reproducible from `seed`."""
+        G = self.sampler()
+        was_training = G.training
+        G.eval()
+        g = torch.Generator().manual_seed(seed)
+        chunks = []
+        for start in range(0, n, 1024):
+            b = min(1024, n - start)
+            z = torch.randn(b, self.z_dim, generator=g).to(device)
+            if self.num_classes:
+                yy = y[start:start + b].to(device) if y is not None else torch.randint(
+                    0, self.num_classes, (b,), generator=g).to(device)
+                chunks.append(G(z, yy))
+            else:
+                chunks.append(G(z))
+        G.train(was_training)
+        return torch.cat(chunks)
+
+    def visuals(self, run) -> dict:
+        return noise_visuals(self, run)
+
+    @torch.no_grad()
+    def fixed_samples(self, device) -> Tensor:
+        G = self.sampler()
+        was_training = G.training
+        G.eval()
+        z = self.fixed_z.to(device)
+        out = G(z) if self.fixed_y is None else G(z, self.fixed_y.to(device))
+        G.train(was_training)
+        return out
+
+
+def per_source(p_real: Tensor, p_fake: Tensor, inp: DInputs) -> dict[str, Tensor]:
+    """D's mean output per provenance (real, fake, noisy_real, injected) over everything it saw.
+    Packed D (one output per m samples) reports per source only when no pack mixes sources."""
+    out = {}
+    scores = torch.cat([p_real, p_fake])
+    sources = torch.cat([inp.real_source, inp.fake_source])
+    if scores.shape[0] != sources.shape[0]:
+        return out
+    for code, name in SOURCE_NAMES.items():
+        mask = sources == code
+        if bool(mask.any()):
+            out[f"train/d_on_{name}"] = scores[mask].mean()
+    return out
+
+
+def _grid(images: Tensor, nrow: int) -> Tensor:
+    from torchvision.utils import make_grid
+    return make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1))
+
+
+def noise_visuals(step: NoiseToImageStep, run) -> dict:
+    """A fixed-noise grid (one row per class for a conditional G), or for 2D data a scatter plot
+    of samples over the true modes."""
+    samples = step.fixed_samples(run.device)
+    if samples.dim() == 2:
+        from ganlab.metrics.modes import scatter_figure
+        data = run.batches.samples.dataset
+        pts = step.generate(2500, device=run.device, seed=0).cpu()
+        return {"scatter": scatter_figure(pts, data.centers, data.std)}
+    nrow = step.n_fixed // step.num_classes if step.num_classes else 8
+    return {"grid": _grid(samples, nrow)}
+

@@ -1,0 +1,177 @@
+"""A run's state and bookkeeping: phases, checkpoint state, evaluation, summary.json.
+
+The loop itself (training/loop.py) stays short by leaning on this."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+
+from ganlab.data.loader import Position
+from ganlab.training import checkpoint as ckpt_io
+from ganlab.training.build import Parts
+from ganlab.training.runtime import Precision
+
+log = logging.getLogger("ganlab")
+
+
+class NonFiniteLoss(RuntimeError):
+    pass
+
+
+class Run:
+    def __init__(self, *, cfg: DictConfig, run_dir: Path, device: torch.device, parts: Parts,
+                 callbacks: dict, logger, console: Console | None = None):
+        self.cfg, self.dir, self.device = cfg, Path(run_dir), device
+        self.step_obj, self.batches = parts.step_obj, parts.batches
+        self.optimizers, self.schedulers = parts.optimizers, parts.schedulers
+        self.total_steps, self.evaluators = parts.total_steps, parts.evaluators
+        self.callbacks, self.logger = callbacks, logger
+        self.console = console or Console()
+        self.precision = Precision(cfg.trainer.precision, device)
+        self.scalers = {p: Precision(cfg.trainer.precision, device).scaler for p in ("D", "G")}
+        self.step, self.pos = 0, Position()
+        self.stop_reason: str | None = None
+        self.events: list[dict] = []
+        self.last_metrics: dict[str, float] = {}
+        self.protocols: dict[str, dict] = {}
+        self.elapsed_before = 0.0  # wall time of earlier sessions of this run (resume)
+        self.t0 = time.time()
+        self.log_every = cfg.trainer.log_every
+
+    @property
+    def epoch(self) -> int:
+        return self.pos.epoch
+
+    @property
+    def wall_time(self) -> float:
+        return self.elapsed_before + time.time() - self.t0
+
+    # -- one phase: the only place that touches grads, precision and optimizers --------------
+    def phase(self, name: str, fn, batch) -> dict:
+        mods = self.step_obj.phase_modules(name)
+        for m in self.step_obj.modules().values():
+            m.requires_grad_(any(m is p for p in mods))
+        opt, scaler = self.optimizers[name], self.scalers[name]
+        opt.zero_grad(set_to_none=True)
+        with self.precision.autocast():
+            out = fn(batch)
+        loss = out.pop("loss")
+        if not torch.isfinite(loss.detach()).all():
+            raise NonFiniteLoss(f"phase {name}: loss is {loss.item()} at step {self.step} "
+                                f"({', '.join(f'{k}={float(v):.4g}' for k, v in out.items())})")
+        scaler.scale(loss).backward()
+        if self.step % self.log_every == 0:
+            scaler.unscale_(opt)
+            grads = [p.grad for p in opt.param_groups[0]["params"] if p.grad is not None]
+            out[f"train/grad_norm_{name.lower()}"] = torch.nn.utils.get_total_norm(grads)
+            out[f"train/lr_{name.lower()}"] = torch.tensor(opt.param_groups[0]["lr"])
+        scaler.step(opt)
+        scaler.update()
+        self.step_obj.after_phase(name)
+        return out
+
+    # -- callbacks ------------------------------------------------------------------------
+    def emit(self, hook: str, *args) -> None:
+        for cb in self.callbacks.values():
+            getattr(cb, hook)(self, *args)
+
+    def event(self, kind: str, message: str, **extra) -> None:
+        """A flagged event: console, train.log, TensorBoard text and summary.json `events`."""
+        ev = {"step": self.step, "epoch": self.epoch, "kind": kind, "message": message, **extra}
+        self.events.append(ev)
+        log.warning("[step %d] %s: %s", self.step, kind, message)
+        if self.logger is not None:
+            self.logger.text(f"events/{kind}", f"step {self.step}: {message}", self.step)
+
+    def step_end(self, metrics: dict) -> None:
+        logged = {}
+        if self.step % self.log_every == 0 or self.step == self.total_steps:
+            logged = {k: float(v) for k, v in metrics.items()}
+            self.last_metrics.update(logged)
+        self.emit("on_step_end", logged)
+        every = self.cfg.trainer.eval_every
+        if self.evaluators and ((every and self.step % every == 0) or self.step == self.total_steps):
+            self.evaluate()
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        metrics = {}
+        for name, ev in self.evaluators.items():
+            metrics.update(ev(self))
+            if getattr(ev, "protocol", None):
+                self.protocols[name] = ev.protocol
+        self.last_metrics.update(metrics)
+        self.emit("on_eval_end", metrics)
+        return metrics
+
+    # -- checkpoint state -----------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "config": OmegaConf.to_container(self.cfg, resolve=True),
+            "step": self.step,
+            "position": {"epoch": self.pos.epoch, "batch": self.pos.batch},
+            "wall_time_s": self.wall_time,
+            "modules": {k: m.state_dict() for k, m in self.step_obj.modules().items()},
+            "step_state": self.step_obj.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
+            "callbacks": {k: cb.state_dict() for k, cb in self.callbacks.items()},
+            "last_metrics": dict(self.last_metrics),
+            "events": list(self.events),
+            "rng": ckpt_io.rng_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step = state["step"]
+        self.pos = Position(**state["position"])
+        self.elapsed_before = state["wall_time_s"]
+        for k, m in self.step_obj.modules().items():
+            m.load_state_dict(state["modules"][k])
+        self.step_obj.load_state_dict(state["step_state"])
+        for group in ("optimizers", "schedulers", "scalers"):
+            for k, obj in getattr(self, group).items():
+                obj.load_state_dict(state[group][k])
+        for k, cb in self.callbacks.items():
+            if k in state["callbacks"]:
+                cb.load_state_dict(state["callbacks"][k])
+        self.last_metrics = dict(state["last_metrics"])
+        self.events = list(state["events"])
+        ckpt_io.set_rng_state(state["rng"])
+
+    def save(self, path: Path) -> None:
+        ckpt_io.save_atomic(self.state_dict(), path)
+
+    # -- the machine-readable result ------------------------------------------------------
+    def write_summary(self, status: str, *, error: str | None = None) -> dict:
+        best = None
+        for cb in self.callbacks.values():
+            if hasattr(cb, "best_summary"):
+                best = cb.best_summary()
+        summary = {
+            "status": status,
+            "step": self.step,
+            "epoch": self.epoch,
+            "total_steps": self.total_steps,
+            "wall_time_s": round(self.wall_time, 3),
+            "metrics": {k: v for k, v in sorted(self.last_metrics.items()) if math.isfinite(v)},
+            "best": best,
+            "events": self.events,
+            "protocols": self.protocols,
+            "run_dir": str(self.dir),
+        }
+        if error:
+            summary["error"] = error
+        tmp = self.dir / ".summary.json.tmp"
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+        os.replace(tmp, self.dir / "summary.json")
+        return summary

@@ -1,0 +1,32 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+# two pytest-xdist workers share 2 cores: one thread each, in-process and in subprocesses
+torch.set_num_threads(1)
+GANLAB = str(Path(sys.executable).parent / "ganlab")
+
+
+def run_ganlab(*args: str, cwd: Path, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    """The real `ganlab` command in a subprocess."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HYDRA_FULL_ERROR": "1"}
+    p = subprocess.run([GANLAB, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"ganlab {' '.join(args)} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+    return p
+
+
+@pytest.fixture
+def ganlab(tmp_path):
+    def _run(*args, check=True, cwd=None):
+        return run_ganlab(*args, cwd=cwd or tmp_path, check=check)
+    return _run
+
+
+def summary(run_dir: Path) -> dict:
+    return json.loads((Path(run_dir) / "summary.json").read_text())
