@@ -45,9 +45,11 @@ class TensorBoardLogger:
 
 class TensorBoard(Callback):
     def __init__(self, *, sample_every_n_steps: int = 500,
-                 hparams: tuple[str, ...] = ()):  # config keys shown in the HParams tab
+                 hparams: tuple[str, ...] = (),  # config keys shown in the HParams tab
+                 max_sample_files: int = 0):     # 0 = keep all PNGs; else thin older ones
         self.sample_every = sample_every_n_steps
         self.hparam_keys = list(hparams)
+        self.max_files = max_sample_files
 
     def on_step_end(self, run, metrics):
         for k, v in metrics.items():
@@ -85,3 +87,16 @@ class TensorBoard(Callback):
                 vis.savefig(fname, dpi=80)
                 run.logger.figure(f"samples/{name}", vis, run.step)
                 plt.close(vis)
+            if self.max_files:
+                thin(sorted(out_dir.glob(f"{name.replace('/', '_')}_step*.png")), self.max_files)
+
+
+def thin(files: list[Path], max_files: int) -> None:
+    """Over budget, drop every other file but the first and the newest: the kept grids stay
+    spread over the whole run, denser nowhere, and the count stays bounded."""
+    max_files = max(max_files, 2)  # the first and the newest always stay
+    while len(files) > max_files:
+        drop = files[1:-1:2]
+        for f in drop:
+            f.unlink()
+        files = [f for f in files if f not in drop]

@@ -32,6 +32,8 @@ def _targets(target: Tensor | None, like: Tensor, default: float) -> Tensor:
 
 class AdversarialLoss:
     uses_targets = False
+    # where d_output separates "real" from "fake" (for D's accuracy); None: no such line (WGAN)
+    threshold: float | None = 0.0
 
     def d_loss(self, real: Tensor, fake: Tensor, real_target: Tensor | None = None,
                fake_target: Tensor | None = None) -> Tensor:
@@ -54,6 +56,7 @@ class BCE(AdversarialLoss):
     """Original GAN loss with the non-saturating generator loss -log D(G(z))."""
 
     uses_targets = True
+    threshold = 0.5
 
     def d_loss(self, real, fake, real_target=None, fake_target=None):
         return (F.binary_cross_entropy_with_logits(real, _targets(real_target, real, 1.0))
@@ -70,6 +73,7 @@ class LSGAN(AdversarialLoss):
     """Least squares GAN (Mao et al. 2017), a=0, b=c=1; the 1/2 factors are kept."""
 
     uses_targets = True
+    threshold = 0.5
 
     def d_loss(self, real, fake, real_target=None, fake_target=None):
         return 0.5 * (F.mse_loss(real, _targets(real_target, real, 1.0))
@@ -92,6 +96,8 @@ class Hinge(AdversarialLoss):
 class WGAN(AdversarialLoss):
     """Wasserstein critic loss mean(D(G(z))) - mean(D(x)); weights clipped to [-clip, clip]
     after every critic step (Arjovsky et al. 2017). Ignores label targets."""
+
+    threshold = None
 
     def __init__(self, *, clip: float = 0.01):
         self.clip = clip

@@ -49,9 +49,12 @@ class NoiseToImageStep:
             self.G_ema.update(self.G)
 
     def state_dict(self) -> dict:
-        return {}
+        return {"tricks": [t.state_dict() if hasattr(t, "state_dict") else {} for t in self.d_tricks]}
 
-    def load_state_dict(self, state: dict) -> None: ...
+    def load_state_dict(self, state: dict) -> None:
+        for t, s in zip(self.d_tricks, state.get("tricks", [])):
+            if hasattr(t, "load_state_dict"):
+                t.load_state_dict(s)
 
     # -- the phases ------------------------------------------------------------------------
     def _noise(self, b: int, device) -> tuple[Tensor, Tensor | None]:
@@ -81,6 +84,9 @@ class NoiseToImageStep:
         p_real, p_fake = self.loss.d_output(d_real), self.loss.d_output(d_fake)
         out |= {"loss": loss_d, "train/d_real": p_real.mean(), "train/d_fake": p_fake.mean()}
         out |= per_source(p_real, p_fake, inp)
+        if self.loss.threshold is not None:  # D's accuracy: "D makes no more errors" watch
+            thr = self.loss.threshold
+            out["train/d_acc"] = 0.5 * ((p_real > thr).float().mean() + (p_fake < thr).float().mean())
         return out
 
     def g_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:

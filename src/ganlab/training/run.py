@@ -169,6 +169,9 @@ class Run:
             "protocols": self.protocols,
             "run_dir": str(self.dir),
         }
+        for cb in self.callbacks.values():  # callbacks may add sections (e.g. "phases")
+            if hasattr(cb, "summary"):
+                summary.update(cb.summary())
         if error:
             summary["error"] = error
         tmp = self.dir / ".summary.json.tmp"

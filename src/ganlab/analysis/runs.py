@@ -1,0 +1,162 @@
+"""Reading run directories: summary.json, the Hydra config and overrides, TensorBoard scalars,
+sample grids. Everything here tolerates a partial run (killed, failed, still running)."""
+
+from __future__ import annotations
+
+import glob
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+# overrides that say where/how a run ran, not what it is
+IGNORED_OVERRIDES = ("resume", "trainer.device")
+SAMPLE_RE = re.compile(r"^(?P<name>.+)_step(?P<step>\d+)\.png$")
+
+
+@dataclass
+class Run:
+    path: Path
+    summary: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    overrides: dict[str, str] = field(default_factory=dict)
+    choices: dict[str, str] = field(default_factory=dict)  # config group -> chosen option
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def status(self) -> str:
+        return self.summary.get("status", "running?" if (self.path / "tb").is_dir() else "unknown")
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.summary.get("metrics") or {}
+
+    @property
+    def best(self) -> dict | None:
+        return self.summary.get("best") or None
+
+    @property
+    def seed(self):
+        return self.overrides.get("seed", self.config.get("seed"))
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / "summary.json").is_file() or (path / "tb").is_dir()
+
+
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def parse_overrides(lines: list[str]) -> dict[str, str]:
+    """`key=value` overrides as a dict, without the ones that don't define the run."""
+    out = {}
+    for line in lines:
+        line = str(line)
+        key = _key(line)
+        if key in IGNORED_OVERRIDES or key.startswith("hydra.") or key.startswith("hydra/"):
+            continue
+        out[key] = line.split("=", 1)[1] if "=" in line else ""
+    return out
+
+
+def _read_yaml(path: Path):
+    try:
+        return yaml.safe_load(path.read_text()) if path.is_file() else None
+    except (OSError, yaml.YAMLError):
+        return None
+
+
+def load_run(path: str | Path) -> Run:
+    path = Path(path)
+    run = Run(path=path)
+    try:
+        run.summary = json.loads((path / "summary.json").read_text())
+    except (OSError, ValueError):
+        pass
+    run.config = _read_yaml(path / ".hydra" / "config.yaml") or {}
+    run.overrides = parse_overrides(_read_yaml(path / ".hydra" / "overrides.yaml") or [])
+    hydra_cfg = _read_yaml(path / ".hydra" / "hydra.yaml") or {}
+    choices = ((hydra_cfg.get("hydra") or {}).get("runtime") or {}).get("choices") or {}
+    run.choices = {k: str(v) for k, v in choices.items() if not k.startswith("hydra/") and v is not None}
+    return run
+
+
+def find_runs(specs: list[str]) -> list[Path]:
+    """Run dirs named by `specs`: run dirs, parents of run dirs (searched recursively), globs."""
+    found: dict[Path, None] = {}
+    for spec in specs:
+        paths = [Path(p) for p in sorted(glob.glob(spec, recursive=True))] if glob.has_magic(spec) else [Path(spec)]
+        for p in paths:
+            if not p.is_dir():
+                continue
+            if is_run_dir(p):
+                found[p.resolve()] = None
+            else:
+                for s in sorted(p.rglob("summary.json")):
+                    found[s.parent.resolve()] = None
+    return list(found)
+
+
+def read_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar series of the run's TensorBoard events, sorted by step. A resumed run re-logs
+    the steps after its last checkpoint: the latest value of a step wins."""
+    tb = Path(run_dir) / "tb"
+    if not tb.is_dir():
+        return {}
+    from tensorboard.backend.event_processing.event_accumulator import SCALARS, EventAccumulator
+
+    out = {}
+    for d in sorted({f.parent for f in tb.rglob("events.out.tfevents.*")}):
+        acc = EventAccumulator(str(d), size_guidance={SCALARS: 0})  # 0 = keep every point
+        acc.Reload()
+        for tag in acc.Tags().get("scalars", []):
+            series = out.setdefault(tag, {})
+            for ev in acc.Scalars(tag):
+                series[ev.step] = ev.value
+    return {tag: sorted(s.items()) for tag, s in out.items()}
+
+
+def sample_files(run_dir: Path) -> dict[str, list[tuple[int, Path]]]:
+    """samples/<name>_stepNNNNNNNN.png grouped by name, sorted by step."""
+    out: dict[str, list[tuple[int, Path]]] = {}
+    for f in sorted((Path(run_dir) / "samples").glob("*.png")):
+        m = SAMPLE_RE.match(f.name)
+        if m:
+            out.setdefault(m["name"], []).append((int(m["step"]), f))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def evenly_spaced(items: list, k: int) -> list:
+    """Up to k items including the first and the last."""
+    if len(items) <= k:
+        return list(items)
+    idx = sorted({round(i * (len(items) - 1) / (k - 1)) for i in range(k)})
+    return [items[i] for i in idx]
+
+
+def human_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = float(seconds)
+    if s < 60:
+        return f"{s:.1f}s"
+    m, s = divmod(int(round(s)), 60)
+    h, m = divmod(m, 60)
+    d, h = divmod(h, 24)
+    if d:
+        return f"{d}d{h:02d}h{m:02d}m"
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
+def fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)

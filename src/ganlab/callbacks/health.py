@@ -1,0 +1,107 @@
+"""Health watch: flags the known failure signs of GAN training as run events (console,
+train.log, TensorBoard text, summary.json `events`), each with its step.
+
+Checks run on logged steps (trainer.log_every); `patience` counts consecutive logged steps.
+A flag is raised once when its condition starts and re-armed when it clears.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import torch
+
+from ganlab.callbacks.base import Callback
+from ganlab.data.loader import Position
+
+
+class HealthWatch(Callback):
+    def __init__(self, *, patience: int = 10,          # consecutive logged steps before a flag
+                 d_loss_eps: float = 1e-3,              # D's loss below this: D has "won"
+                 grad_low: float = 1e-7, grad_high: float = 1e3,
+                 spike_window: int = 20,                # logged steps of history for spikes
+                 spike_sigmas: float = 6.0,             # robust z-score that counts as a spike
+                 spike_min_jump: float = 0.5,           # ... and an absolute jump at least this big
+                 diversity_every: int = 0,              # steps between diversity checks (0 = off)
+                 diversity_drop: float = 0.3):          # flag when diversity < this x real diversity
+        self.patience, self.eps = patience, d_loss_eps
+        self.grad_low, self.grad_high = grad_low, grad_high
+        self.window, self.sigmas, self.min_jump = spike_window, spike_sigmas, spike_min_jump
+        self.div_every, self.div_drop = diversity_every, diversity_drop
+        self.counts: dict[str, int] = {}
+        self.raised: set[str] = set()
+        self.history: dict[str, deque] = {}
+        self.real_diversity: float | None = None
+
+    # -- the checks ------------------------------------------------------------------------
+    def _persist(self, run, kind: str, condition: bool, message: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1 if condition else 0
+        if self.counts[kind] >= self.patience and kind not in self.raised:
+            self.raised.add(kind)
+            run.event(kind, message)
+        elif not condition:
+            self.raised.discard(kind)
+
+    def _spike(self, run, name: str, value: float) -> None:
+        hist = self.history.setdefault(name, deque(maxlen=self.window))
+        if len(hist) >= self.window // 2:
+            t = torch.tensor(list(hist))
+            med = float(t.median())
+            mad = float((t - med).abs().median()) * 1.4826 + 1e-8  # robust std
+            if (value - med) / mad > self.sigmas and value - med > self.min_jump:
+                run.event("loss_spike", f"{name}={value:.4g} vs recent median {med:.4g}", metric=name,
+                          value=value)
+        hist.append(value)
+
+    def on_step_end(self, run, metrics):
+        if not metrics:
+            return
+        if "train/loss_d" in metrics and run.step_obj.loss.threshold is not None:
+            v = metrics["train/loss_d"]
+            self._persist(run, "d_loss_vanishing", v < self.eps,
+                          f"D's loss below {self.eps} for {self.patience} logged steps (now {v:.2e})")
+        if "train/d_acc" in metrics:
+            self._persist(run, "d_perfect", metrics["train/d_acc"] >= 1.0,
+                          f"D classified every real and generated sample correctly for {self.patience} logged steps")
+        for net in ("d", "g"):
+            g = metrics.get(f"train/grad_norm_{net}")
+            if g is None:
+                continue
+            self._persist(run, f"grad_vanishing_{net}", g < self.grad_low,
+                          f"{net.upper()}'s gradient norm below {self.grad_low:g} ({g:.2e})")
+            self._persist(run, f"grad_exploding_{net}", not math.isfinite(g) or g > self.grad_high,
+                          f"{net.upper()}'s gradient norm above {self.grad_high:g} ({g:.2e})")
+        for name in ("train/loss_d", "train/loss_g"):
+            if name in metrics:
+                self._spike(run, name, metrics[name])
+        if self.div_every and run.step % self.div_every == 0:
+            self._diversity(run)
+
+    # -- sample diversity: mean pairwise distance of fixed-noise samples vs real images -------
+    @staticmethod
+    def _mean_pairwise(x: torch.Tensor) -> float:
+        x = x.flatten(1).float()
+        return float(torch.pdist(x).mean()) if x.shape[0] > 1 else 0.0
+
+    def _diversity(self, run) -> None:
+        if not hasattr(run.step_obj, "fixed_samples"):
+            return
+        if self.real_diversity is None:
+            real = next(iter(run.batches.epoch(Position(0, 0))))["x"]
+            self.real_diversity = self._mean_pairwise(real)
+        ratio = self._mean_pairwise(run.step_obj.fixed_samples(run.device).cpu()) / max(self.real_diversity, 1e-8)
+        if run.logger is not None:
+            run.logger.scalar("health/diversity_ratio", ratio, run.step)
+        self._persist(run, "diversity_drop", ratio < self.div_drop,
+                      f"sample diversity {ratio:.2f} x that of real batches (mode collapse?)")
+
+    def state_dict(self):
+        return {"counts": dict(self.counts), "raised": sorted(self.raised),
+                "history": {k: list(v) for k, v in self.history.items()},
+                "real_diversity": self.real_diversity}
+
+    def load_state_dict(self, state):
+        self.counts, self.raised = dict(state["counts"]), set(state["raised"])
+        self.history = {k: deque(v, maxlen=self.window) for k, v in state["history"].items()}
+        self.real_diversity = state["real_diversity"]
