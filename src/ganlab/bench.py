@@ -70,8 +70,8 @@ def bench_command(args: list[str]) -> None:
     from ganlab.data.loader import InMemory
     data = InMemory(build_dataset(cfg)).tensors["x"]
     G, D = instantiate(cfg.model.networks.G), instantiate(cfg.model.networks.D)
-    opt_g = instantiate(cfg.schedule.optimizer.G, params=G.parameters())
-    opt_d = instantiate(cfg.schedule.optimizer.D, params=D.parameters())
+    opt_g = instantiate(cfg.schedule.optimizer.G)(G.parameters())
+    opt_d = instantiate(cfg.schedule.optimizer.D)(D.parameters())
     bare_round(cfg, 2, data, G, D, opt_g, opt_d)  # warm-up: allocator, kernels
     ours, bare = [], []
     for _ in range(rounds):

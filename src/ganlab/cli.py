@@ -17,6 +17,8 @@ USAGE = """usage: ganlab <command> [args]
                            --cfg job to print the composed config, resume=<run dir|checkpoint>)
   sample ckpt=PATH [n=64] [out=samples.png] [seed=0] [device=auto]
                            images (or a 2D scatter) from a checkpoint alone
+  translate ckpt=PATH input=DIR out=DIR [direction=AtoB|BtoA] [device=auto]
+                           a folder of images through a translation checkpoint (+ masks for agan)
   bench [ARGS]             training throughput of ganlab's loop vs a bare PyTorch loop
 """
 
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         sys.exit(0 if argv else 2)
     command, args = argv[0], argv[1:]
-    commands = {"train": _train, "sample": _sample, "bench": _bench}
+    commands = {"train": _train, "sample": _sample, "translate": _translate, "bench": _bench}
     if command not in commands:
         err.print(f"[red]error:[/] unknown command {command!r}\n")
         print(USAGE)
@@ -51,6 +53,11 @@ def _train(args: list[str]) -> None:
 def _sample(args: list[str]) -> None:
     from ganlab.sampling import sample_command
     sample_command(args)
+
+
+def _translate(args: list[str]) -> None:
+    from ganlab.translating import translate_command
+    translate_command(args)
 
 
 def _bench(args: list[str]) -> None:

@@ -35,7 +35,7 @@ def build_dataset(cfg: DictConfig, split: str = "train"):
 def build_step(cfg: DictConfig):
     nets = {name: instantiate(node) for name, node in cfg.model.networks.items()}
     tricks = [instantiate(t) for t in (cfg.get("tricks") or {}).values() if t is not None]
-    return instantiate(cfg.model.step, **nets, loss=instantiate(cfg.loss), d_tricks=tricks)
+    return instantiate(cfg.model.step, **nets, loss=instantiate(cfg.loss.adversarial), d_tricks=tricks)
 
 
 def total_steps(cfg: DictConfig, steps_per_epoch: int) -> int:
@@ -63,7 +63,7 @@ def build(cfg: DictConfig, device: torch.device) -> Parts:
     optimizers, schedulers = {}, {}
     for phase in ("D", "G"):
         params = [p for m in step_obj.phase_modules(phase) for p in m.parameters()]
-        optimizers[phase] = instantiate(sched.optimizer[phase], params=params)
+        optimizers[phase] = instantiate(sched.optimizer[phase])(params)
         # the G phase runs every n_critic steps: its schedule is indexed by G updates
         phase_total = n if phase == "D" else max(1, n // sched.n_critic)
         schedulers[phase] = torch.optim.lr_scheduler.LambdaLR(

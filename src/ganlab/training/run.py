@@ -42,6 +42,7 @@ class Run:
         self.stop_reason: str | None = None
         self.events: list[dict] = []
         self.last_metrics: dict[str, float] = {}
+        self.latest: dict[str, torch.Tensor] = {}
         self.protocols: dict[str, dict] = {}
         self.elapsed_before = 0.0  # wall time of earlier sessions of this run (resume)
         self.t0 = time.time()
@@ -69,7 +70,7 @@ class Run:
             raise NonFiniteLoss(f"phase {name}: loss is {loss.item()} at step {self.step} "
                                 f"({', '.join(f'{k}={float(v):.4g}' for k, v in out.items())})")
         scaler.scale(loss).backward()
-        if self.step % self.log_every == 0:
+        if (self.step + 1) % self.log_every == 0 or self.step + 1 == self.total_steps:  # a logged step
             scaler.unscale_(opt)
             grads = [p.grad for p in opt.param_groups[0]["params"] if p.grad is not None]
             out[f"train/grad_norm_{name.lower()}"] = torch.nn.utils.get_total_norm(grads)
@@ -93,9 +94,12 @@ class Run:
             self.logger.text(f"events/{kind}", f"step {self.step}: {message}", self.step)
 
     def step_end(self, metrics: dict) -> None:
+        # keep the newest value of each stat as a tensor (no device sync); with n_critic > 1 the
+        # G stats of the last G step are logged alongside the current D stats
+        self.latest.update(metrics)
         logged = {}
         if self.step % self.log_every == 0 or self.step == self.total_steps:
-            logged = {k: float(v) for k, v in metrics.items()}
+            logged = {k: float(v) for k, v in self.latest.items()}
             self.last_metrics.update(logged)
         self.emit("on_step_end", logged)
         every = self.cfg.trainer.eval_every

@@ -1,0 +1,92 @@
+"""Resumable, seeded batches.
+
+The data position is (epoch, batch index in epoch). Epoch e visits a permutation drawn from
+(seed, e) alone, and each sample's random augmentation is seeded from (seed, epoch, index), so a
+run resumed mid-epoch sees exactly the batches, and the augmentations, it would have seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+
+def _mix(*xs: int) -> int:
+    """A stable 63-bit seed from integers (python's hash() of tuples is not stable across runs)."""
+    h = 1469598103934665603
+    for x in xs:
+        h = ((h ^ (int(x) & 0xFFFFFFFFFFFFFFFF)) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h & 0x7FFFFFFFFFFFFFFF
+
+
+class SeededSamples(Dataset):
+    """Wraps a dataset so index (epoch, i) returns sample i with augmentation seeded by (seed, epoch, i)."""
+
+    def __init__(self, dataset: Dataset, *, seed: int):
+        self.dataset, self.seed = dataset, seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: tuple[int, int]):
+        epoch, i = key
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(_mix(self.seed, epoch, i))
+            return self.dataset[i]
+
+
+class InMemory:
+    """A whole deterministic dataset materialised as stacked tensors; batches are slices."""
+
+    def __init__(self, dataset: Dataset):
+        samples = [dataset[i] for i in range(len(dataset))]
+        self.tensors = {k: torch.stack([s[k] for s in samples]) for k in samples[0]}
+
+    def __len__(self) -> int:
+        return next(iter(self.tensors.values())).shape[0]
+
+    def batch(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {k: v[idx] for k, v in self.tensors.items()}
+
+
+@dataclass
+class Position:
+    epoch: int = 0
+    batch: int = 0  # batches of `epoch` already consumed
+
+
+class Batches:
+    """Epoch-seeded batches from a position; `steps_per_epoch` full batches (last partial dropped)."""
+
+    def __init__(self, dataset: Dataset, *, batch_size: int, seed: int, num_workers: int = 0,
+                 pin_memory: bool = False, in_memory: bool = False):
+        if len(dataset) < batch_size:
+            raise ValueError(f"dataset has {len(dataset)} samples, fewer than data.batch_size={batch_size}")
+        self.batch_size, self.seed = batch_size, seed
+        self.num_workers, self.pin_memory = num_workers, pin_memory
+        self.n = len(dataset)
+        self.memory = InMemory(dataset) if in_memory else None
+        self.samples = SeededSamples(dataset, seed=seed)
+        self.steps_per_epoch = self.n // batch_size
+
+    def order(self, epoch: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(_mix(self.seed, epoch, 0xDA7A))
+        return torch.randperm(self.n, generator=g)[: self.steps_per_epoch * self.batch_size]
+
+    def epoch(self, pos: Position) -> Iterator[dict[str, torch.Tensor]]:
+        """The remaining batches of `pos.epoch`, from `pos.batch` on."""
+        chunks = self.order(pos.epoch).view(self.steps_per_epoch, self.batch_size)[pos.batch:]
+        if self.memory is not None:
+            for idx in chunks:
+                yield self.memory.batch(idx)
+            return
+        batches = [[(pos.epoch, int(i)) for i in idx] for idx in chunks]
+        # a private generator: creating the iterator must not draw from the global RNG (it would
+        # shift the noise of every later step when a resumed run re-creates it mid-epoch)
+        loader = DataLoader(self.samples, batch_sampler=batches, num_workers=self.num_workers,
+                            pin_memory=self.pin_memory, persistent_workers=False,
+                            generator=torch.Generator().manual_seed(pos.epoch))
+        yield from loader

@@ -1,0 +1,191 @@
+"""The GAN step for unpaired translation (aNet, CycleGAN): two generators A->B and B->A, two
+discriminators, adversarial + cycle-consistency + identity (+ the seed's "perceptual" L1 between
+output and input) losses, an image pool per direction. Phases as in noise_step.py.
+
+Generators return dicts: {"out"} (CycleGAN) or {"out", "gen", "attn"} (aNet). Discriminators
+return a logit map (PatchGAN) or {"global", "pixel"} (U-Net D, Schönfeld et al. 2020).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ganlab.training.d_inputs import DInputs, StepContext
+from ganlab.training.image_pool import ImagePool
+from ganlab.training.noise_step import per_source
+
+
+def d_outputs(out) -> list[Tensor]:
+    """A discriminator's outputs as a list of logit tensors (U-Net D: global and per-pixel)."""
+    return [out["global"], out["pixel"]] if isinstance(out, dict) else [out]
+
+
+class TranslationStep:
+    def __init__(self, *, G_AB: nn.Module, G_BA: nn.Module, D_A: nn.Module, D_B: nn.Module, loss,
+                 lambda_cycle: float = 10.0,     # weight of ||G_BA(G_AB(a)) - a||_1 (both ways)
+                 lambda_identity: float = 0.5,   # x lambda_cycle, weight of ||G_AB(b) - b||_1 (CycleGAN)
+                 lambda_perceptual: float = 0.0,  # seed 000's "perceptual" term: ||G_AB(a) - a||_1
+                 lambda_mask: float = 0.0,       # L1 sparsity on the attention mask (aNet), 0 = off
+                 pool_size: int = 50,            # image pool per direction (0 = current fakes only)
+                 d_tricks: Sequence = (),
+                 n_visuals: int = 4):
+        self.G_AB, self.G_BA, self.D_A, self.D_B, self.loss = G_AB, G_BA, D_A, D_B, loss
+        self.l_cyc, self.l_id, self.l_perc, self.l_mask = lambda_cycle, lambda_identity, lambda_perceptual, lambda_mask
+        self.pools = {"A": ImagePool(size=pool_size), "B": ImagePool(size=pool_size)}
+        self.d_tricks = list(d_tricks)
+        self.n_visuals = n_visuals
+        self.ctx = StepContext(step=0, epoch=0)
+
+    # -- what the loop needs to know -------------------------------------------------------
+    def modules(self) -> dict[str, nn.Module]:
+        return {"G_AB": self.G_AB, "G_BA": self.G_BA, "D_A": self.D_A, "D_B": self.D_B}
+
+    def phase_modules(self, phase: str) -> list[nn.Module]:
+        return [self.D_A, self.D_B] if phase == "D" else [self.G_AB, self.G_BA]
+
+    def after_phase(self, phase: str) -> None:
+        if phase == "D":
+            self.loss.after_d_step(self.D_A)
+            self.loss.after_d_step(self.D_B)
+
+    def state_dict(self) -> dict:
+        return {"pools": {k: p.state_dict() for k, p in self.pools.items()},
+                "tricks": [t.state_dict() if hasattr(t, "state_dict") else {} for t in self.d_tricks]}
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, p in self.pools.items():
+            p.load_state_dict(state["pools"][k])
+        for t, s in zip(self.d_tricks, state.get("tricks", [])):
+            if hasattr(t, "load_state_dict"):
+                t.load_state_dict(s)
+
+    # -- D phase ---------------------------------------------------------------------------
+    def _d_side(self, D: nn.Module, real: Tensor, fake: Tensor, name: str) -> dict[str, Tensor]:
+        inp = DInputs(real=real, fake=fake)
+        for trick in self.d_tricks:
+            inp = trick(inp, self.ctx, step=_OneD(D))
+        outs_r, outs_f = d_outputs(D(inp.real)), d_outputs(D(inp.fake))
+        loss = sum(self.loss.d_loss(r, f, inp.real_target, inp.fake_target) for r, f in zip(outs_r, outs_f))
+        stats = {}
+        cutmix_p = getattr(D, "cutmix_prob", 0.0)
+        if cutmix_p and len(outs_r) == 2 and torch.rand(()) < cutmix_p:
+            loss = loss + self._cutmix_loss(D, inp.real, inp.fake)
+        penalty = self.loss.penalty(_FirstOutput(D), inp.real, inp.fake)
+        if penalty is not None:
+            loss = loss + penalty
+        p_real, p_fake = self.loss.d_output(outs_r[0]), self.loss.d_output(outs_f[0])
+        stats[f"train/d_real_{name}"], stats[f"train/d_fake_{name}"] = p_real.mean(), p_fake.mean()
+        return {"loss": loss, "p_real": p_real, "p_fake": p_fake, "inp": inp, **stats}
+
+    def _cutmix_loss(self, D, real: Tensor, fake: Tensor) -> Tensor:
+        """U-Net D's CutMix regularisation: the decoder must find the real region of a mixed
+        image, its encoder call it fake, and its per-pixel output be consistent with mixing."""
+        from ganlab.models.unet_disc import consistency_loss, cutmix
+        mixed, mask = cutmix(real, fake)
+        out_m, out_r, out_f = D(mixed), D(real), D(fake)
+        bce = F.binary_cross_entropy_with_logits
+        return (bce(out_m["pixel"], mask.expand_as(out_m["pixel"]))
+                + bce(out_m["global"], torch.zeros_like(out_m["global"]))
+                + consistency_loss(out_m["pixel"], out_r["pixel"].detach(), out_f["pixel"].detach(), mask))
+
+    def d_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        a, b = batch["A"], batch["B"]
+        with torch.no_grad():
+            fake_b, fake_a = self.G_AB(a)["out"], self.G_BA(b)["out"]
+        side_b = self._d_side(self.D_B, b, self.pools["B"].query(fake_b), "b")
+        side_a = self._d_side(self.D_A, a, self.pools["A"].query(fake_a), "a")
+        loss = 0.5 * (side_a.pop("loss") + side_b.pop("loss"))  # CycleGAN halves D's objective
+        out = {"loss": loss, "train/loss_d": loss.detach()}
+        p_real = torch.cat([side_a.pop("p_real"), side_b.pop("p_real")])
+        p_fake = torch.cat([side_a.pop("p_fake"), side_b.pop("p_fake")])
+        inp_a, inp_b = side_a.pop("inp"), side_b.pop("inp")
+        out |= side_a | side_b
+        out["train/d_real"], out["train/d_fake"] = p_real.mean(), p_fake.mean()
+        both = DInputs(real=torch.cat([inp_a.real, inp_b.real]), fake=torch.cat([inp_a.fake, inp_b.fake]),
+                       real_source=torch.cat([inp_a.real_source, inp_b.real_source]),
+                       fake_source=torch.cat([inp_a.fake_source, inp_b.fake_source]))
+        out |= per_source(p_real, p_fake, both)
+        if self.loss.threshold is not None:
+            thr = self.loss.threshold
+            out["train/d_acc"] = 0.5 * ((p_real > thr).float().mean() + (p_fake < thr).float().mean())
+        return out
+
+    # -- G phase ---------------------------------------------------------------------------
+    def _adv(self, D, fake: Tensor) -> Tensor:
+        return sum(self.loss.g_loss(o) for o in d_outputs(D(fake)))
+
+    def g_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        a, b = batch["A"], batch["B"]
+        ab, ba = self.G_AB(a), self.G_BA(b)
+        rec_a, rec_b = self.G_BA(ab["out"])["out"], self.G_AB(ba["out"])["out"]
+        adv = self._adv(self.D_B, ab["out"]) + self._adv(self.D_A, ba["out"])
+        cyc = F.l1_loss(rec_a, a) + F.l1_loss(rec_b, b)
+        loss = adv + self.l_cyc * cyc
+        out = {"train/loss_g_adv": adv.detach(), "train/loss_cycle": cyc.detach()}
+        if self.l_id:
+            idt = F.l1_loss(self.G_AB(b)["out"], b) + F.l1_loss(self.G_BA(a)["out"], a)
+            loss = loss + self.l_cyc * self.l_id * idt
+            out["train/loss_identity"] = idt.detach()
+        if self.l_perc:
+            perc = F.l1_loss(ab["out"], a) + F.l1_loss(ba["out"], b)
+            loss = loss + self.l_perc * perc
+            out["train/loss_perceptual"] = perc.detach()
+        if "attn" in ab:
+            if self.l_mask:
+                loss = loss + self.l_mask * (ab["attn"].mean() + ba["attn"].mean())
+            out["train/mask_coverage"] = 0.5 * (ab["attn"].detach().mean() + ba["attn"].detach().mean())
+        out |= {"loss": loss, "train/loss_g": loss.detach()}
+        return out
+
+    # -- inference -------------------------------------------------------------------------
+    @torch.no_grad()
+    def translate(self, x: Tensor, direction: str = "AtoB") -> dict[str, Tensor]:
+        G = {"AtoB": self.G_AB, "BtoA": self.G_BA}.get(direction)
+        if G is None:
+            raise ValueError(f"direction={direction!r}: choose AtoB or BtoA")
+        was = G.training
+        G.eval()
+        out = G(x)
+        G.train(was)
+        return out
+
+    def visuals(self, run) -> dict[str, Tensor]:
+        """Per direction, one row per image: input | output | attention | raw generator |
+        reconstruction | identity."""
+        from torchvision.utils import make_grid
+        data = run.batches.samples.dataset
+        batch = {k: torch.stack([data[i][k] for i in range(self.n_visuals)]).to(run.device) for k in ("A", "B")}
+        grids = {}
+        for direction, src, tgt in (("AtoB", "A", "B"), ("BtoA", "B", "A")):
+            back = "BtoA" if direction == "AtoB" else "AtoB"
+            fwd = self.translate(batch[src], direction)
+            cols = [batch[src], fwd["out"]]
+            if "attn" in fwd:
+                cols += [fwd["attn"].expand_as(batch[src]) * 2 - 1, fwd["gen"]]
+            cols += [self.translate(fwd["out"], back)["out"], self.translate(batch[tgt], direction)["out"]]
+            tiles = torch.stack(cols, dim=1).flatten(0, 1)  # row-major: one image per row
+            grids[direction] = make_grid(tiles.float().cpu(), nrow=len(cols), normalize=True, value_range=(-1, 1))
+        return grids
+
+
+class _OneD:
+    """What tricks see as `step`: one D (lying-positive rates fakes with it)."""
+
+    def __init__(self, D):
+        self.D = _FirstOutput(D)
+
+
+class _FirstOutput(nn.Module):
+    """A D whose first output stands for it (U-Net D: the global logit) — for the gradient
+    penalty and for rating images."""
+
+    def __init__(self, D):
+        super().__init__()
+        self.D = D
+
+    def forward(self, x):
+        return d_outputs(self.D(x))[0]
