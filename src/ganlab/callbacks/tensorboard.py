@@ -64,7 +64,8 @@ class TensorBoard(Callback):
     def on_train_end(self, run, status):
         if status == "failed":
             return
-        self.log_samples(run)
+        if self.sample_every:
+            self.log_samples(run)
         from omegaconf import OmegaConf
 
         hp = {}

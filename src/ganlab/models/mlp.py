@@ -9,7 +9,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ganlab.models.dcgan import MinibatchStd, check_norm, check_unconditional, one_hot, pack_samples, spectral_norm_all
+from ganlab.models.dcgan import (
+    MinibatchStd,
+    check_norm,
+    check_unconditional,
+    one_hot,
+    pack_samples,
+    spectral_norm_all,
+)
 
 
 def _check_depth(depth: int) -> int:

@@ -1,0 +1,51 @@
+"""The CycleGAN ResNet generator (Zhu et al. 2017, after Johnson et al. 2016): the baseline that
+model=agan is compared with.
+
+    c7s1-w, d2w, d4w, R4w x n_blocks, u2w, uw, c7s1-C + tanh
+
+c7s1-k: reflection-padded 7x7 conv, stride 1, norm, ReLU. dk: 3x3 conv, stride 2, norm, ReLU.
+Rk: residual block of two reflection-padded 3x3 convs. uk: 3x3 TRANSPOSED conv, stride 2
+(output_padding 1, so the size exactly doubles), norm, ReLU — the paper's fractionally-strided
+convolution. 9 blocks for 256x256 images, 6 for 128x128. Weights start N(0, 0.02) as in CycleGAN.
+Images must be a multiple of 4 on each side.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ganlab.models.blocks import ConvNormAct, ResidualBlock, check_divisible, make_norm
+from ganlab.models.init import dcgan_init
+
+
+class ResnetGenerator(nn.Module):
+    """x (B, C, H, W) in [-1, 1] -> {"out": (B, C, H, W) in [-1, 1]} (the dict convention shared
+    with AttentionGenerator; no attention mask here)."""
+
+    def __init__(self, *, channels: int = 3, width: int = 64,
+                 n_blocks: int = 9,             # residual blocks at 1/4 resolution
+                 norm: str = "instance"):       # instance | batch | none
+        super().__init__()
+        if n_blocks < 0:
+            raise ValueError(f"n_blocks={n_blocks}: must be >= 0")
+        w = width
+        layers: list[nn.Module] = [
+            ConvNormAct(in_ch=channels, out_ch=w, kernel=7, padding_mode="reflect", norm=norm),
+            ConvNormAct(in_ch=w, out_ch=2 * w, stride=2, norm=norm),
+            ConvNormAct(in_ch=2 * w, out_ch=4 * w, stride=2, norm=norm),
+            *(ResidualBlock(ch=4 * w, norm=norm) for _ in range(n_blocks)),
+            *_up(4 * w, 2 * w, norm), *_up(2 * w, w, norm),
+            ConvNormAct(in_ch=w, out_ch=channels, kernel=7, padding_mode="reflect", norm="none", act="tanh"),
+        ]
+        self.net = nn.Sequential(*layers)
+        dcgan_init(self)
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        check_divisible(x, 4, "ResnetGenerator")
+        return {"out": self.net(x)}
+
+
+def _up(in_ch: int, out_ch: int, norm: str) -> list[nn.Module]:
+    norm_layer = make_norm(norm, out_ch)
+    conv = nn.ConvTranspose2d(in_ch, out_ch, 3, stride=2, padding=1, output_padding=1, bias=norm_layer is None)
+    return [conv, *([norm_layer] if norm_layer is not None else []), nn.ReLU(inplace=True)]
