@@ -19,7 +19,13 @@ USAGE = """usage: ganlab <command> [args]
                            images (or a 2D scatter) from a checkpoint alone
   translate ckpt=PATH input=DIR out=DIR [direction=AtoB|BtoA] [device=auto]
                            a folder of images through a translation checkpoint (+ masks for agan)
+  eval ckpt=PATH [metrics=[fid,kid]] [weights_path=PATH] [feature=inception|random_conv] [n=5000]
+                           metrics of a checkpoint -> eval.json beside it (also modes / masks by name)
   bench [ARGS]             training throughput of ganlab's loop vs a bare PyTorch loop
+  report RUN_DIR [out=RUN_DIR/report.html]
+                           a self-contained HTML report of a run: config, events, curves, samples
+  compare PATHS... [--sort KEY[:asc|:desc]] [--csv PATH] [--metrics m1,m2]
+                           a table of runs (dirs, parents of runs, globs), grouped over seeds
 """
 
 
@@ -33,7 +39,8 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         sys.exit(0 if argv else 2)
     command, args = argv[0], argv[1:]
-    commands = {"train": _train, "sample": _sample, "translate": _translate, "bench": _bench}
+    commands = {"train": _train, "sample": _sample, "translate": _translate, "eval": _eval, "bench": _bench,
+                "report": _report, "compare": _compare}
     if command not in commands:
         err.print(f"[red]error:[/] unknown command {command!r}\n")
         print(USAGE)
@@ -60,9 +67,24 @@ def _translate(args: list[str]) -> None:
     translate_command(args)
 
 
+def _eval(args: list[str]) -> None:
+    from ganlab.evaluating import eval_command
+    eval_command(args)
+
+
 def _bench(args: list[str]) -> None:
     from ganlab.bench import bench_command
     bench_command(args)
+
+
+def _report(args: list[str]) -> None:
+    from ganlab.analysis.report import report_command
+    report_command(args)
+
+
+def _compare(args: list[str]) -> None:
+    from ganlab.analysis.compare import compare_command
+    compare_command(args)
 
 
 def parse_kv(args: list[str], *, required: tuple[str, ...] = (), allowed: tuple[str, ...] = ()) -> dict:

@@ -75,3 +75,78 @@ class TranslationMetrics:
                 metrics["val/mask_iou"] = float(mm.mask_iou(attn, mask))
                 metrics["val/success"] = float(mm.translation_success(attn, out, inp, mask))
         return metrics
+
+
+class FIDKID:
+    """FID and KID of generated (or translated) images against a reference split, with
+    torchmetrics' estimators. Reference statistics are computed once per (data, split, feature
+    extractor, image size, sample count) and cached. Metric names carry the extractor unless it is
+    the standard Inception: val/fid, val/kid vs val/fid_random_conv, val/kid_random_conv (a
+    random small CNN: only for relative comparisons within ganlab, never against papers)."""
+
+    def __init__(self, *, feature: str = "inception",
+                 weights_path: str | None = None,   # Inception weights (pt_inception-2015-12-05-6726825d.pth)
+                 n_samples: int = 5000,             # generated images (and reference images, at most)
+                 kid_subset_size: int = 1000, kid_subsets: int = 100,
+                 cache_dir: str = "data/cache",     # reference statistics land here
+                 batch_size: int = 100):
+        self.feature_name, self.weights_path = feature, weights_path
+        self.n, self.bs, self.cache_dir = n_samples, batch_size, cache_dir
+        self.kid_subset_size, self.kid_subsets = kid_subset_size, kid_subsets
+        self.suffix = "" if feature == "inception" else f"_{feature}"
+        self.protocol: dict = {}
+        self._metric = None
+
+    def _build(self, device):
+        from ganlab.metrics.fid import FIDKID as Metric
+        from ganlab.metrics.fid import build_feature_extractor
+        feat = build_feature_extractor(name=self.feature_name, weights_path=self.weights_path)
+        return Metric(feature=feat, kid_subsets=self.kid_subsets, kid_subset_size=self.kid_subset_size).to(device)
+
+    def _reference(self, run, metric, split: str, key: str, dataset) -> None:
+        from pathlib import Path
+
+        from ganlab.metrics.fid import load_reference, save_reference
+        n = min(self.n, len(dataset))
+        size = run.cfg.data.get("image_size")
+        path = Path(self.cache_dir) / f"fidref_{run.cfg.data.name}_{split}_{key}_{self.feature_name}_{size}px_{n}.pt"
+        if path.is_file():
+            state, _ = load_reference(path)
+            metric.load_real_state(state)
+            return
+        for start in range(0, n, self.bs):
+            imgs = torch.stack([dataset[i][key] for i in range(start, min(n, start + self.bs))])
+            metric.update_real(imgs.to(run.device))
+        save_reference(path, metric.real_state(), {"data": run.cfg.data.name, "split": split, "key": key, "n": n})
+
+    @torch.no_grad()
+    def __call__(self, run) -> dict[str, float]:
+        from ganlab.training.build import build_dataset
+        first = self._metric is None
+        if first:
+            self._metric = self._build(run.device)
+        metric = self._metric
+        metric.reset()  # drops the fake features only: the reference stays
+        step = run.step_obj
+        if hasattr(step, "generate"):  # noise -> image: generated vs the training images
+            split, key, data = "train", "x", run.batches.samples.dataset
+            if first:
+                self._reference(run, metric, split, key, data)
+            for start in range(0, self.n, self.bs):
+                b = min(self.bs, self.n - start)
+                metric.update_fake(step.generate(b, device=run.device, seed=10_000 * run.step + start).float())
+            n_fake = self.n
+        else:  # translation: translated test A vs the test B images
+            test = build_dataset(run.cfg, "test")
+            split, key, data = ("test", "B", test) if test is not None else ("train", "B", run.batches.samples.dataset)
+            if first:
+                self._reference(run, metric, split, key, data)
+            n_fake = min(self.n, len(data))
+            for start in range(0, n_fake, self.bs):
+                a = torch.stack([data[i]["A"] for i in range(start, min(n_fake, start + self.bs))])
+                metric.update_fake(step.translate(a.to(run.device), "AtoB")["out"].float())
+        res = metric.compute()
+        self.protocol = metric.protocol(reference_split=f"{run.cfg.data.name}/{split}/{key}",
+                                        image_size=run.cfg.data.get("image_size"))
+        self.protocol["n_fake"] = n_fake
+        return {f"val/fid{self.suffix}": res["fid"], f"val/kid{self.suffix}": res["kid"]}

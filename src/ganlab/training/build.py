@@ -69,6 +69,6 @@ def build(cfg: DictConfig, device: torch.device) -> Parts:
         schedulers[phase] = torch.optim.lr_scheduler.LambdaLR(
             optimizers[phase], lr_lambda(sched.lr_policy, total_steps=phase_total,
                                          decay_start=sched.decay_start))
-    evaluators = {name: instantiate(node) for name, node in (cfg.data.get("evaluators") or {}).items()
-                  if node is not None}
+    nodes = {**(cfg.data.get("evaluators") or {}), **(cfg.get("metrics") or {})}
+    evaluators = {name: instantiate(node) for name, node in nodes.items() if node is not None}
     return Parts(step_obj, batches, optimizers, schedulers, n, evaluators)

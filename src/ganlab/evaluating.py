@@ -1,0 +1,61 @@
+"""`ganlab eval`: metrics of a checkpoint, written to eval.json beside it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+from hydra.utils import instantiate
+
+from ganlab.cli import UsageError, parse_kv
+from ganlab.data.loader import SeededSamples
+from ganlab.metrics.errors import MetricsError
+from ganlab.metrics.evaluators import FIDKID
+from ganlab.sampling import load_step
+from ganlab.training import checkpoint as ckpt_io
+from ganlab.training.build import build_dataset
+from ganlab.training.runtime import pick_device
+
+FID_NAMES = ("fid", "kid")
+
+
+def eval_command(args: list[str]) -> None:
+    kv = parse_kv(args, required=("ckpt",), allowed=("ckpt", "metrics", "weights_path", "feature", "n",
+                                                     "device", "out", "cache_dir"))
+    names = [m.strip() for m in kv.get("metrics", "[fid,kid]").strip("[]").split(",") if m.strip()]
+    device = pick_device(kv.get("device", "auto"))
+    try:
+        step, cfg, state = load_step(kv["ckpt"], device)
+    except ckpt_io.CheckpointError as e:
+        raise UsageError(str(e)) from e
+    data_evaluators = dict(cfg.data.get("evaluators") or {})
+    unknown = [n for n in names if n not in FID_NAMES and n not in data_evaluators]
+    if unknown:
+        raise UsageError(f"metrics={unknown}: this checkpoint offers {list(FID_NAMES) + list(data_evaluators)}")
+    dataset = build_dataset(cfg)
+    run = SimpleNamespace(step_obj=step, device=device, cfg=cfg, step=state["step"], events=[],
+                          batches=SimpleNamespace(samples=SeededSamples(dataset, seed=cfg.seed)),
+                          event=lambda kind, message, **kw: print(f"warning: {kind}: {message}"))
+    metrics, protocols = {}, {}
+    if any(n in FID_NAMES for n in names):
+        ev = FIDKID(feature=kv.get("feature", "inception"), weights_path=kv.get("weights_path"),
+                    n_samples=int(kv.get("n", 5000)), cache_dir=kv.get("cache_dir", "data/cache"))
+        try:
+            res = ev(run)
+        except MetricsError as e:
+            raise UsageError(str(e).replace("metrics.fid.weights_path", "weights_path=... (metrics.fid.weights_path)")) from e
+        metrics |= {k: v for k, v in res.items() if k.split("/")[-1].split("_")[0] in names}
+        protocols["fid"] = ev.protocol
+    for n in names:
+        if n in data_evaluators:
+            ev = instantiate(data_evaluators[n])
+            metrics |= ev(run)
+            protocols[n] = getattr(ev, "protocol", {})
+    out = Path(kv.get("out", Path(kv["ckpt"]).with_name("eval.json")))
+    payload = {"ckpt": str(kv["ckpt"]), "step": state["step"], "metrics": metrics, "protocols": protocols}
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    os.replace(tmp, out)
+    print("  ".join(f"{k}={v:.5g}" for k, v in metrics.items()) + f"  -> {out}")
