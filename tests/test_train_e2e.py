@@ -108,7 +108,9 @@ def test_resume_is_bitwise_at_epoch_boundary(ganlab, tmp_path):
 
 
 def test_mlp_on_ring8_reports_mode_metrics(ganlab, tmp_path):
-    ganlab("train", "model=mlp", "data=ring8", "debug=fast", "trainer.device=cpu", "hydra.run.dir=run")
+    ganlab("train", "model=mlp", "data=ring8", "debug=fast", "trainer.max_steps=300", "trainer.eval_every=150",
+           "data.batch_size=128", "callbacks.tensorboard.sample_every_n_steps=150", "trainer.device=cpu",
+           "hydra.run.dir=run")
     s = summary(tmp_path / "run")
     assert {"val/modes", "val/hq", "val/reverse_kl"} <= set(s["metrics"])
     assert s["best"]["monitor"] == "val/modes"

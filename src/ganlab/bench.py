@@ -56,6 +56,9 @@ def bare_round(cfg, steps: int, data: torch.Tensor, G, D, opt_g, opt_d) -> float
 
 
 def bench_command(args: list[str]) -> None:
+    if args and args[0] == "quality":
+        from ganlab.bench_quality import bench_quality
+        return bench_quality(args[1:])
     kv = parse_kv(args, allowed=("steps", "rounds", "image_size", "batch_size", "width"))
     steps, rounds = int(kv.get("steps", 10)), int(kv.get("rounds", 3))
     overrides = ["model=dcgan", "loss=bce", "data=shapes", f"data.image_size={kv.get('image_size', 64)}",

@@ -19,6 +19,9 @@ USAGE = """usage: ganlab <command> [args]
                            images (or a 2D scatter) from a checkpoint alone
   translate ckpt=PATH input=DIR out=DIR [direction=AtoB|BtoA] [device=auto]
                            a folder of images through a translation checkpoint (+ masks for agan)
+  data download <name> [root=DIR]    fetch and check a public dataset (horse2zebra)
+  data prepare data=<name> [dtype=uint8|float16] [overrides]
+                           write a dataset once into an h5 cache (train with data.cache=h5)
   eval ckpt=PATH [metrics=[fid,kid]] [weights_path=PATH] [feature=inception|random_conv] [n=5000]
                            metrics of a checkpoint -> eval.json beside it (also modes / masks by name)
   bench [ARGS]             training throughput of ganlab's loop vs a bare PyTorch loop
@@ -39,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         sys.exit(0 if argv else 2)
     command, args = argv[0], argv[1:]
-    commands = {"train": _train, "sample": _sample, "translate": _translate, "eval": _eval, "bench": _bench,
+    commands = {"train": _train, "sample": _sample, "translate": _translate, "eval": _eval, "data": _data, "bench": _bench,
                 "report": _report, "compare": _compare}
     if command not in commands:
         err.print(f"[red]error:[/] unknown command {command!r}\n")
@@ -70,6 +73,11 @@ def _translate(args: list[str]) -> None:
 def _eval(args: list[str]) -> None:
     from ganlab.evaluating import eval_command
     eval_command(args)
+
+
+def _data(args: list[str]) -> None:
+    from ganlab.data_commands import data_command
+    data_command(args)
 
 
 def _bench(args: list[str]) -> None:

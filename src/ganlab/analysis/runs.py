@@ -91,15 +91,18 @@ def find_runs(specs: list[str]) -> list[Path]:
     """Run dirs named by `specs`: run dirs, parents of run dirs (searched recursively), globs."""
     found: dict[Path, None] = {}
     for spec in specs:
-        paths = [Path(p) for p in sorted(glob.glob(spec, recursive=True))] if glob.has_magic(spec) else [Path(spec)]
+        paths = sorted(map(Path, glob.glob(spec, recursive=True))) if glob.has_magic(spec) else [Path(spec)]
         for p in paths:
             if not p.is_dir():
                 continue
             if is_run_dir(p):
                 found[p.resolve()] = None
             else:
-                for s in sorted(p.rglob("summary.json")):
-                    found[s.parent.resolve()] = None
+                # a run still going has no summary.json yet, but has its .hydra/ and tb/
+                dirs = [s.parent for s in p.rglob("summary.json")]
+                dirs += [h.parent for h in p.rglob(".hydra") if (h.parent / "tb").is_dir()]
+                for d in sorted(dirs):
+                    found[d.resolve()] = None
     return list(found)
 
 

@@ -76,7 +76,8 @@ class HealthWatch(Callback):
             if name in metrics:
                 self._spike(run, name, metrics[name])
         if self.div_every and run.step % self.div_every == 0:
-            self._diversity(run)
+            with run.isolated_rng():
+                self._diversity(run)
 
     # -- sample diversity: mean pairwise distance of fixed-noise samples vs real images -------
     @staticmethod

@@ -79,7 +79,9 @@ class TensorBoard(Callback):
     def log_samples(self, run) -> None:
         out_dir = run.dir / "samples"
         out_dir.mkdir(exist_ok=True)
-        for name, vis in run.step_obj.visuals(run).items():
+        with run.isolated_rng():
+            visuals = run.step_obj.visuals(run)
+        for name, vis in visuals.items():
             fname = out_dir / f"{name.replace('/', '_')}_step{run.step:08d}.png"
             if isinstance(vis, torch.Tensor):
                 run.logger.image(f"samples/{name}", vis, run.step)

@@ -42,6 +42,9 @@ class InMemory:
     """A whole deterministic dataset materialised as stacked tensors; batches are slices."""
 
     def __init__(self, dataset: Dataset):
+        if hasattr(dataset, "as_tensors"):  # datasets that are tensors already skip the per-sample loop
+            self.tensors = dataset.as_tensors()
+            return
         samples = [dataset[i] for i in range(len(dataset))]
         self.tensors = {k: torch.stack([s[k] for s in samples]) for k in samples[0]}
 

@@ -27,8 +27,13 @@ def build_dataset(cfg: DictConfig, split: str = "train"):
     if node is None:
         return None
     if cfg.data.get("cache", "none") == "h5" and split == "train":
-        from ganlab.data.h5cache import H5Dataset, default_cache_path
-        return H5Dataset(path=default_cache_path(cfg))
+        from ganlab.data.h5cache import H5Dataset
+        from ganlab.data_commands import cache_path
+        path = cache_path(cfg)
+        if not path.is_file():
+            from ganlab.data.errors import DataError
+            raise DataError(f"data.cache=h5 but {path} does not exist: run `ganlab data prepare data={cfg.data.name}` first")
+        return H5Dataset(path=path)
     return instantiate(node)
 
 

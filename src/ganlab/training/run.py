@@ -106,13 +106,21 @@ class Run:
         if self.evaluators and ((every and self.step % every == 0) or self.step == self.total_steps):
             self.evaluate()
 
+    def isolated_rng(self):
+        """Evaluation, sample grids and checks run inside this: whatever random numbers they draw
+        (a network built lazily, KID subsets) never shift training's RNG stream, so a resumed
+        run stays bitwise identical whenever its evaluators were (re)built."""
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        return torch.random.fork_rng(devices=devices)
+
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
         metrics = {}
-        for name, ev in self.evaluators.items():
-            metrics.update(ev(self))
-            if getattr(ev, "protocol", None):
-                self.protocols[name] = ev.protocol
+        with self.isolated_rng():
+            for name, ev in self.evaluators.items():
+                metrics.update(ev(self))
+                if getattr(ev, "protocol", None):
+                    self.protocols[name] = ev.protocol
         self.last_metrics.update(metrics)
         self.emit("on_eval_end", metrics)
         return metrics

@@ -1,0 +1,87 @@
+"""`ganlab bench quality`: the 2D mode-collapse benchmark. ganlab's 2D presets on ring8 and
+grid25 over several seeds (PacGAN / VEEGAN protocol: 2500 samples, high quality within 3 std),
+reported as mean ± std next to published rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ganlab.cli import parse_kv
+
+# PacGAN (Lin et al., NeurIPS 2018) Table 1: modes captured / % high-quality samples
+PUBLISHED = {
+    "ring8": [("GAN (PacGAN Table 1)", 6.3, 98.2), ("PacGAN4 (PacGAN Table 1)", 7.8, 95.9)],
+    "grid25": [("GAN (PacGAN Table 1)", 17.3, 94.8), ("PacGAN4 (PacGAN Table 1)", 24.8, 93.6),
+               ("GDPP (CVPR 2019)", 24.8, 68.5)],
+}
+PRESETS = {"ring8": "mode_bench_ring8", "grid25": "mode_bench_grid25"}
+
+
+def _train(args: list[str], log: Path) -> int:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    ganlab = str(Path(sys.executable).parent / "ganlab")
+    with open(log, "w") as f:
+        return subprocess.run([ganlab, "train", *args], stdout=f, stderr=subprocess.STDOUT, env=env).returncode
+
+
+def bench_quality(args: list[str]) -> None:
+    kv = parse_kv(args, allowed=("seeds", "jobs", "data", "out", "steps"))
+    seeds = range(int(kv.get("seeds", 5)))
+    datasets = kv.get("data", "ring8,grid25").split(",")
+    out = Path(kv.get("out", f"outputs/bench_quality/{time.strftime('%Y-%m-%d_%H-%M-%S')}"))
+    console = Console()
+    jobs = []
+    for d in datasets:
+        for s in seeds:
+            run_dir = out / f"{d}_seed{s}"
+            extra = [f"trainer.max_steps={kv['steps']}"] if "steps" in kv else []
+            jobs.append((d, s, run_dir, [f"experiment={PRESETS[d]}", f"seed={s}", "trainer.device=cpu",
+                                         f"hydra.run.dir={run_dir}", *extra]))
+    out.mkdir(parents=True, exist_ok=True)
+    console.print(f"bench quality: {len(jobs)} runs ({', '.join(datasets)} x {len(seeds)} seeds) -> {out}")
+    t0 = time.time()
+    with ThreadPoolExecutor(int(kv.get("jobs", os.cpu_count() or 1))) as pool:
+        codes = list(pool.map(lambda j: _train(j[3], out / f"{j[0]}_seed{j[1]}.log"), jobs))
+    results: dict[str, list[dict]] = {d: [] for d in datasets}
+    for (d, s, run_dir, _), code in zip(jobs, codes):
+        summary = run_dir / "summary.json"
+        if code != 0 or not summary.is_file():
+            console.print(f"[red]{d} seed {s} failed[/] (see {out / f'{d}_seed{s}.log'})")
+            continue
+        results[d].append(json.loads(summary.read_text())["metrics"])
+    table = Table(title=f"2D mode collapse ({time.time() - t0:.0f} s wall, 2500 samples, HQ = within 3 std)")
+    for col in ("data", "method", "modes", "high quality %", "reverse KL", "seeds"):
+        table.add_column(col)
+    rows = {}
+    for d, ms in results.items():
+        if ms:
+            modes = [m["val/modes"] for m in ms]
+            hq = [100 * m["val/hq"] for m in ms]
+            rkl = [m["val/reverse_kl"] for m in ms]
+            rows[d] = {"modes": _ms(modes), "hq": _ms(hq), "reverse_kl": _ms(rkl), "seeds": len(ms)}
+            table.add_row(d, f"ganlab {PRESETS[d]}", _fmt(modes), _fmt(hq), _fmt(rkl, 3), str(len(ms)))
+        for name, m, h in PUBLISHED[d]:
+            table.add_row(d, name, f"{m}", f"{h}", "", "")
+    console.print(table)
+    (out / "bench_quality.json").write_text(json.dumps(rows, indent=2) + "\n")
+    if any(len(ms) < len(seeds) for ms in results.values()):
+        sys.exit(1)
+
+
+def _ms(xs: list[float]) -> tuple[float, float]:
+    return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+
+
+def _fmt(xs: list[float], nd: int = 1) -> str:
+    m, s = _ms(xs)
+    return f"{m:.{nd}f} ± {s:.{nd}f}"

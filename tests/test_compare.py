@@ -1,0 +1,156 @@
+"""`ganlab compare`: the table of runs, the overrides that differ, grouping over seeds, sort, CSV."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ganlab.analysis.compare import compare_command, differing_keys, resolve_sort
+from ganlab.analysis.runs import find_runs
+from ganlab.cli import UsageError
+
+FID = {("bce", 0): 30.0, ("bce", 1): 34.0, ("lsgan", 0): 20.0, ("lsgan", 1): 10.0, ("hinge", 0): 50.0,
+       ("hinge", 1): 40.0}
+
+
+def make_run(path: Path, *, overrides: list[str], metrics: dict, best: dict | None = None,
+             status: str = "ok", wall: float = 61.0) -> Path:
+    (path / ".hydra").mkdir(parents=True)
+    (path / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
+    seed = next((int(o.split("=")[1]) for o in overrides if o.startswith("seed=")), 0)
+    (path / ".hydra" / "config.yaml").write_text(yaml.safe_dump({"seed": seed}))
+    summary = {"status": status, "step": 100, "epoch": 1, "total_steps": 100, "wall_time_s": wall,
+               "metrics": metrics, "best": best, "events": [], "run_dir": str(path)}
+    (path / "summary.json").write_text(json.dumps(summary))
+    return path
+
+
+def make_sweep(root: Path) -> Path:
+    """loss x seed, like `ganlab train -m loss=bce,lsgan,hinge seed=0,1`."""
+    sweep = root / "outputs" / "sweeps" / "2024-01-01_00-00-00"
+    for num, ((loss, seed), fid) in enumerate(FID.items()):
+        make_run(sweep / f"{num}_loss={loss},seed={seed}",
+                 overrides=["debug=fast", "trainer.device=cpu", f"loss={loss}", f"seed={seed}"],
+                 metrics={"train/loss_d": 0.5, "train/loss_g": 1.5, "val/fid": fid + 1, "val/kid": 0.01},
+                 best={"monitor": "val/fid", "mode": "min", "value": fid, "step": 90})
+    return sweep
+
+
+def table_lines(out: str, title: str) -> list[str]:
+    """The body rows of the rich table printed after `title`."""
+    block = out.split(title, 1)[1].split("└", 1)[0]
+    return [ln for ln in block.splitlines() if ln.startswith("│")]
+
+
+def test_runs_table_shows_only_differing_overrides_and_sorts_by_monitor(tmp_path, capsys):
+    make_sweep(tmp_path)
+    compare_command([str(tmp_path / "outputs")])
+    out = capsys.readouterr().out
+    header = next(ln for ln in out.splitlines() if "name" in ln and "status" in ln)
+    for col in ("loss", "seed", "status", "steps", "wall", "best val/fid", "val/fid", "val/kid"):
+        assert col in header, col
+    assert "debug" not in header and "trainer.device" not in header and "train/loss_d" not in header
+    rows = table_lines(out, "6 runs")
+    assert len(rows) == 6
+    assert "3_loss=lsgan,seed=1" in rows[0] and "4_loss=hinge,seed=0" in rows[-1]  # fid min first
+    assert "1m01s" in rows[0]
+
+
+def test_grouped_over_seeds(tmp_path, capsys):
+    make_sweep(tmp_path)
+    compare_command([str(tmp_path / "outputs" / "sweeps" / "*" / "*")])  # a glob, as a quoted argument
+    out = capsys.readouterr().out
+    rows = table_lines(out, "grouped over seeds")
+    assert len(rows) == 3
+    lsgan = next(r for r in rows if "loss=lsgan" in r)
+    assert rows[0] == lsgan  # best mean of the monitored value first
+    assert "15 ± 7.1" in lsgan  # mean ± sample std of best val/fid over seeds 0, 1
+    assert "10 (seed 1)" in lsgan  # best-of: the best seed, by mode=min
+    assert "0 1" in lsgan and "2 ok" in lsgan
+    hinge = next(r for r in rows if "loss=hinge" in r)
+    assert "45 ± 7.1" in hinge and "40 (seed 1)" in hinge
+
+
+def test_best_of_follows_mode_max(tmp_path, capsys):
+    for seed, acc in ((0, 0.7), (1, 0.9), (2, 0.8)):
+        make_run(tmp_path / f"{seed}_seed={seed}", overrides=[f"seed={seed}"], metrics={"val/modes": acc},
+                 best={"monitor": "val/modes", "mode": "max", "value": acc, "step": 5})
+    compare_command([str(tmp_path)])
+    out = capsys.readouterr().out
+    rows = table_lines(out, "3 runs")
+    assert "1_seed=1" in rows[0] and "0_seed=0" in rows[2]  # mode max: descending
+    (group,) = table_lines(out, "grouped over seeds")
+    assert "all runs" in group and "0.9 (seed 1)" in group and "0.8 ± 0.1" in group
+
+
+def test_sort_csv_and_metrics(tmp_path, capsys):
+    make_sweep(tmp_path)
+    out_csv = tmp_path / "cmp" / "runs.csv"
+    compare_command([str(tmp_path / "outputs"), "--sort", "fid:desc", "--csv", str(out_csv),
+                     "--metrics", "val/kid"])
+    out = capsys.readouterr().out
+    rows = table_lines(out, "6 runs")
+    assert "4_loss=hinge,seed=0" in rows[0]
+    header = next(ln for ln in out.splitlines() if "name" in ln and "status" in ln)
+    assert "val/kid" in header and "┃ val/fid" not in header  # only the requested metric (and best)
+    with out_csv.open() as f:
+        data = list(csv.DictReader(f))
+    assert len(data) == 6 and data[0]["name"] == "4_loss=hinge,seed=0"
+    assert float(data[0]["val/fid"]) == 51.0 and data[0]["train/loss_d"] == "0.5"  # all metrics in the CSV
+    assert data[0]["wall"] == "61.0" and Path(data[0]["run_dir"]).is_dir() and data[0]["loss"] == "hinge"
+    with (tmp_path / "cmp" / "runs_grouped.csv").open() as f:
+        groups = list(csv.DictReader(f))
+    assert len(groups) == 3 and groups[0]["loss"] == "hinge" and groups[0]["n"] == "2"
+    assert float(groups[0]["best val/fid mean"]) == 45.0 and groups[0]["best-of val/fid seed"] == "1"
+
+
+def test_losses_when_no_val_metrics_and_failed_runs(tmp_path, capsys):
+    make_run(tmp_path / "a", overrides=["loss=bce"], metrics={"train/loss_d": 0.7, "train/loss_g": 0.9})
+    make_run(tmp_path / "b", overrides=["loss=wgan"], metrics={"train/loss_d": -1.0}, status="failed")
+    compare_command([str(tmp_path / "a"), str(tmp_path / "b")])
+    out = capsys.readouterr().out
+    assert "train/loss_d" in out and "train/loss_g" in out and "failed" in out
+    assert "grouped over seeds" not in out
+    (tmp_path / "c" / ".hydra").mkdir(parents=True)  # a run still going: no summary.json yet
+    (tmp_path / "c" / "tb").mkdir()
+    compare_command([str(tmp_path)])
+    assert "running?" in table_lines(capsys.readouterr().out, "3 runs")[-1]
+    rows = table_lines(out, "2 runs")
+    assert rows[0].split("│")[1].strip() == "a"  # no monitor: sorted by name
+
+
+def test_helpers(tmp_path):
+    assert differing_keys([{"a": "1", "b": "2"}, {"a": "1", "b": "3"}, {"a": "1"}]) == ["b"]
+    cols = ["name", "loss", "best val/fid", "val/fid", "val/kid"]
+    assert resolve_sort("fid", cols, {"val/fid": "min"}) == ("val/fid", False)
+    assert resolve_sort("best", cols, {"val/fid": "max"}) == ("best val/fid", True)
+    assert resolve_sort("loss:desc", cols, {}) == ("loss", True)
+    with pytest.raises(ValueError, match="no such column"):
+        resolve_sort("nope", cols, {})
+    sweep = make_sweep(tmp_path)
+    assert len(find_runs([str(sweep / "*_loss=bce,*"), str(sweep / "0_loss=bce,seed=0")])) == 2  # deduplicated
+
+
+def test_errors_name_the_paths(tmp_path, ganlab):
+    with pytest.raises(UsageError, match="no run found.*nothing-here"):
+        compare_command([str(tmp_path / "nothing-here")])
+    make_sweep(tmp_path)
+    with pytest.raises(UsageError, match="no such column"):
+        compare_command([str(tmp_path), "--sort", "nope"])
+    p = ganlab("compare", "missing_dir", "also/*/missing", check=False)
+    err = " ".join(p.stderr.split())
+    assert p.returncode == 2 and "missing_dir" in err and "also/*/missing" in err
+
+
+def test_compare_end_to_end_on_a_real_sweep(ganlab, tmp_path):
+    ganlab("train", "-m", "debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=64",
+           "trainer.device=cpu", "loss=bce,lsgan,hinge", "seed=0,1")
+    p = ganlab("compare", "outputs", "--csv", "cmp.csv")
+    assert len(table_lines(p.stdout, "6 runs")) == 6
+    assert len(table_lines(p.stdout, "grouped over seeds")) == 3
+    with (tmp_path / "cmp_grouped.csv").open() as f:
+        groups = list(csv.DictReader(f))
+    assert sorted(g["loss"] for g in groups) == ["bce", "hinge", "lsgan"] and {g["n"] for g in groups} == {"2"}
+    assert {g["status"] for g in groups} == {"2 ok"}
