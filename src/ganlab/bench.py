@@ -63,8 +63,8 @@ def bench_command(args: list[str]) -> None:
     steps, rounds = int(kv.get("steps", 10)), int(kv.get("rounds", 3))
     overrides = ["model=dcgan", "loss=bce", "data=shapes", f"data.image_size={kv.get('image_size', 64)}",
                  f"data.batch_size={kv.get('batch_size', 64)}", f"model.width={kv.get('width', 64)}",
-                 "++data.in_memory=true", "data.dataset.size=1024", "trainer.device=cpu", "logger=null",
-                 "callbacks=null", "++data.evaluators={}", "trainer.log_every=1000000"]
+                 "++data.in_memory=true", "data.dataset.size=1024", "trainer.device=cpu", "~logger",
+                 "~callbacks", "++data.evaluators={}", "trainer.log_every=1000000"]
     cfg = compose_cfg(overrides)
     console = Console()
     console.print(f"bench: dcgan {cfg.data.image_size}px, batch {cfg.data.batch_size}, width {cfg.model.width}, "

@@ -20,6 +20,8 @@ log = logging.getLogger("ganlab")
 
 
 def train(cfg: DictConfig, run_dir: Path, *, resume_from: Path | None = None) -> dict:
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
     device = pick_device(cfg.trainer.device)
     seed_everything(cfg.seed, deterministic=cfg.trainer.deterministic)
     parts = build(cfg, device)
