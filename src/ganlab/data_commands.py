@@ -56,6 +56,8 @@ def _prepare(args: list[str]) -> None:
     if "augment" in cfg.data.dataset:  # the cache holds clean images; augmentation runs on top
         cfg.data.dataset.augment = False
     path = cache_path(cfg)
-    prepare(build_dataset(cfg), path, dtype=dtype)
+    from omegaconf import OmegaConf
+    prepare(build_dataset(cfg), path, dtype=dtype,
+            source_config=OmegaConf.to_container(cfg.data.dataset, resolve=True))
     print(f"{cfg.data.name}: {path} ({path.stat().st_size / 2**20:.1f} MiB, {dtype}); train from it with "
           f"data={cfg.data.name} data.cache=h5")

@@ -3,6 +3,7 @@ Simpsons, horse2zebra's trainA/trainB), MNIST. Bad input is a DataError naming w
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -14,39 +15,62 @@ from ganlab.data.errors import DataError
 from ganlab.data.transforms import to_tensor_pipeline
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-HOW_TO_GET = {
-    "horse2zebra": "run `ganlab data download horse2zebra`",
-    "simpsons": "put the Simpsons faces images there",
-}
+# datasets ganlab knows how to fetch: a missing folder's error says how to get them
+DOWNLOADABLE = ("horse2zebra",)
+HOW_TO_GET = {"simpsons": "put the Simpsons faces images there (any folder of images works)"}
 
 
-def list_images(root: str | Path, *, hint: str = "") -> list[Path]:
+def missing_root_error(root: Path, key: str) -> DataError:
+    """'<path> not found: <how to get it> (or set <key>=...)'. For a known dataset the path named
+    is the dataset's own folder (data/horse2zebra, not data/horse2zebra/trainA)."""
+    for name in DOWNLOADABLE:
+        if name in root.parts:
+            top = Path(*root.parts[: root.parts.index(name) + 1])
+            named = top if not top.is_dir() else root
+            return DataError(f"{named} not found: run `ganlab data download {name}` (or set {key}=...)")
+    how = next((v for k, v in HOW_TO_GET.items() if k in str(root).lower()), "point it at a folder of images")
+    return DataError(f"{root} not found: {how} (or set {key}=...)")
+
+
+def list_images(root: str | Path, *, key: str = "data.root",
+                extensions: Iterable[str] = EXTENSIONS) -> list[Path]:
+    """Every image file below root, recursively, in a stable (sorted) order."""
     root = Path(root)
     if not root.is_dir():
-        how = next((v for k, v in HOW_TO_GET.items() if k in str(root)), "point data.root at an image folder")
-        raise DataError(f"{root} not found: {how} (or set data.root=...){hint}")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+        raise missing_root_error(root, key)
+    exts = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions}
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in exts and p.is_file())
     if not files:
-        raise DataError(f"{root} holds no images ({', '.join(EXTENSIONS)}){hint}")
+        raise DataError(f"{root} holds no images (looked for {', '.join(sorted(exts))}, recursively): "
+                        f"put images there or set {key}=...")
     return files
 
 
 def load_image(path: Path, channels: int) -> Image.Image:
-    """Any mode (RGBA, P, L, CMYK...) converted to RGB or L, so mixed folders just work."""
+    """Any mode (RGBA, P, L, I;16, CMYK...) converted to RGB or L, so mixed folders just work."""
     try:
         with Image.open(path) as im:
-            return im.convert("RGB" if channels == 3 else "L")
-    except (UnidentifiedImageError, OSError) as e:
+            return im.convert("RGB" if channels == 3 else "L")  # convert() forces the full decode
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise DataError(f"cannot read image {path}: {e} (remove or replace the file)") from e
 
 
-class ImageFolder(Dataset):
-    """Every image below `root` (recursively), resized and cropped to image_size."""
+def _check_channels(channels: int) -> None:
+    if channels not in (1, 3):
+        raise DataError(f"data.channels={channels}: image folders load as 3 (RGB) or 1 (grey) channels")
 
-    def __init__(self, *, root: str, image_size: int = 64, channels: int = 3, augment: bool = False,
-                 load_size: float = 1.12):
-        self.files = list_images(root)
-        self.channels = channels
+
+class ImageFolder(Dataset):
+    """Every image below `root` (recursively), resized (short side) and cropped to image_size.
+    Sample: {"x": (channels, image_size, image_size) in [-1, 1], "y": 0}."""
+
+    def __init__(self, *, root: str | Path, image_size: int = 64, channels: int = 3,
+                 augment: bool = False,
+                 load_size: float = 1.12,          # augment: resize to this x image_size, random-crop back
+                 extensions: Iterable[str] = EXTENSIONS):
+        _check_channels(channels)
+        self.root, self.channels = Path(root), channels
+        self.files = list_images(root, extensions=extensions)
         self.transform = to_tensor_pipeline(image_size=image_size, channels=channels, augment=augment,
                                             load_size=load_size)
 
@@ -57,47 +81,80 @@ class ImageFolder(Dataset):
         return {"x": self.transform(load_image(self.files[i], self.channels)), "y": torch.tensor(0)}
 
     def verify(self) -> None:
-        """Open every file once: names the first unreadable one."""
+        """Open every file once: a DataError names the first unreadable one."""
         for f in self.files:
             load_image(f, self.channels)
 
 
 class UnpairedFolders(Dataset):
-    """Domain A from root_a, domain B from root_b; sample i pairs A[i] with an unrelated B."""
+    """Domain A from root_a, domain B from root_b (unpaired translation, CycleGAN layout).
+    Sample i: {"A": A[i % len_A], "B": B[perm[i % len_B]]} with a seeded permutation, so A and B
+    are not aligned by file order; length max(len_A, len_B)."""
 
-    def __init__(self, *, root_a: str, root_b: str, image_size: int = 128, channels: int = 3,
-                 augment: bool = True, load_size: float = 1.12, seed: int = 0):
-        self.a, self.b = list_images(root_a), list_images(root_b)
+    def __init__(self, *, root_a: str | Path, root_b: str | Path, image_size: int = 128,
+                 channels: int = 3, augment: bool = True,
+                 load_size: float = 1.12,          # augment: resize to this x image_size, random-crop back
+                 seed: int = 0,                    # the A/B pairing permutation
+                 extensions: Iterable[str] = EXTENSIONS):
+        _check_channels(channels)
         self.channels = channels
+        key_a, key_b = _root_keys(Path(root_a), Path(root_b))
+        self.files_a = list_images(root_a, key=key_a, extensions=extensions)
+        self.files_b = list_images(root_b, key=key_b, extensions=extensions)
         self.transform = to_tensor_pipeline(image_size=image_size, channels=channels, augment=augment,
                                             load_size=load_size)
-        self.perm = torch.randperm(len(self.b), generator=torch.Generator().manual_seed(seed))
+        self.perm_b = torch.randperm(len(self.files_b), generator=torch.Generator().manual_seed(seed))
 
     def __len__(self) -> int:
-        return max(len(self.a), len(self.b))
+        return max(len(self.files_a), len(self.files_b))
 
     def __getitem__(self, i: int) -> dict[str, Tensor]:
-        a = self.transform(load_image(self.a[i % len(self.a)], self.channels))
-        b = self.transform(load_image(self.b[int(self.perm[i % len(self.b)])], self.channels))
-        return {"A": a, "B": b}
+        a = load_image(self.files_a[i % len(self.files_a)], self.channels)
+        b = load_image(self.files_b[int(self.perm_b[i % len(self.files_b)])], self.channels)
+        return {"A": self.transform(a), "B": self.transform(b)}
+
+    def verify(self) -> None:
+        """Open every file of both domains once: a DataError names the first unreadable one."""
+        for f in (*self.files_a, *self.files_b):
+            load_image(f, self.channels)
+
+
+def _root_keys(root_a: Path, root_b: Path) -> tuple[str, str]:
+    """The config keys to name in errors: one data.root for a CycleGAN layout (root/trainA,
+    root/trainB), else data.root_a / data.root_b."""
+    if root_a.parent == root_b.parent and root_a.name[-1:] == "A" and root_b.name[-1:] == "B":
+        return "data.root", "data.root"
+    return "data.root_a", "data.root_b"
 
 
 class MNIST(Dataset):
-    """torchvision's MNIST (already downloaded under root), padded to 32x32, in [-1, 1]."""
+    """torchvision's MNIST (already downloaded under root, i.e. root/MNIST/raw), 28x28 padded by 2
+    to 32x32 (the LeNet convention: no resampling), resized further if image_size != 32.
+    Sample: {"x": (1, image_size, image_size) in [-1, 1], "y": digit}."""
 
-    def __init__(self, *, root: str = "data/mnist", image_size: int = 32, train: bool = True):
+    num_classes = 10
+
+    def __init__(self, *, root: str | Path = "data/mnist", image_size: int = 32, train: bool = True):
         from torchvision import datasets
+        from torchvision.transforms import v2
         try:
-            self.ds = datasets.MNIST(root, train=train, download=False)
+            self.ds = datasets.MNIST(str(root), train=train, download=False)
         except RuntimeError as e:
-            raise DataError(f"MNIST not found under {root}: download it with torchvision "
-                            f"(datasets.MNIST('{root}', download=True)) on a machine with internet, "
-                            f"or set data.root=...") from e
-        self.transform = to_tensor_pipeline(image_size=image_size, channels=1)
+            raise DataError(
+                f"MNIST not found under {root} (expected {Path(root) / 'MNIST' / 'raw'}): fetch it on a machine "
+                f"with internet with torchvision.datasets.MNIST('{root}', download=True) and copy it here, "
+                f"or set data.root=...") from e
+        steps = [v2.ToImage(), v2.Pad(2)]
+        if image_size != 32:
+            steps.append(v2.Resize((image_size, image_size), antialias=True))
+        self.transform = v2.Compose([*steps, v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.5], [0.5])])
 
     def __len__(self) -> int:
         return len(self.ds)
 
     def __getitem__(self, i: int) -> dict[str, Tensor]:
         img, label = self.ds[i]
-        return {"x": self.transform(img), "y": torch.tensor(label)}
+        return {"x": self.transform(img), "y": torch.tensor(int(label))}
+
+
+TorchvisionMNIST = MNIST  # the name the data brief used

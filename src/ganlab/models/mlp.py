@@ -31,9 +31,10 @@ class Generator(nn.Module):
     def __init__(self, *, z_dim: int = 2, hidden: int = 256,
                  depth: int = 3,            # hidden layers
                  out_dim: int = 2,
-                 num_classes: int = 0):     # > 0: conditional, a one-hot y is concatenated to z
+                 num_classes: int = 0,      # > 0: conditional, a one-hot y is concatenated to z
+                 scale: float = 1.0):       # data scale: the net works in units of it (grid25: 4)
         super().__init__()
-        self.z_dim, self.num_classes = z_dim, num_classes
+        self.z_dim, self.num_classes, self.scale = z_dim, num_classes, scale
         layers: list[nn.Module] = []
         d = z_dim + num_classes
         for _ in range(_check_depth(depth)):
@@ -47,7 +48,7 @@ class Generator(nn.Module):
             z = torch.cat([z, one_hot(y, self.num_classes, z)], dim=1)
         else:
             check_unconditional(y)
-        return self.net(z)
+        return self.scale * self.net(z)
 
 
 class Discriminator(nn.Module):
@@ -64,8 +65,10 @@ class Discriminator(nn.Module):
                  pack: int = 1,                 # PacGAN: samples judged together per output
                  minibatch_std: bool = False,   # ProGAN: batch-std feature before the last layer
                  num_classes: int = 0,          # > 0: conditional, one-hot y joins each sample
-                 norm: str = "none"):           # none | layer | spectral | batch
+                 norm: str = "none",            # none | layer | spectral | batch
+                 scale: float = 1.0):           # data scale: inputs are divided by it
         super().__init__()
+        self.scale = scale
         if pack < 1:
             raise ValueError(f"pack={pack}: must be >= 1")
         self.num_classes, self.pack = num_classes, pack
@@ -87,7 +90,7 @@ class Discriminator(nn.Module):
             spectral_norm_all(self)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        x = x.flatten(1)
+        x = x.flatten(1) / self.scale
         if self.num_classes:
             x = torch.cat([x, one_hot(y, self.num_classes, x)], dim=1)
         else:

@@ -33,7 +33,13 @@ def build_dataset(cfg: DictConfig, split: str = "train"):
         if not path.is_file():
             from ganlab.data.errors import DataError
             raise DataError(f"data.cache=h5 but {path} does not exist: run `ganlab data prepare data={cfg.data.name}` first")
-        return H5Dataset(path=path)
+        # the cache holds clean images: augmentation (if the dataset asks for it) runs on top
+        transform = None
+        if cfg.data.dataset.get("augment"):
+            from ganlab.data.transforms import augment_tensor_pipeline
+            transform = augment_tensor_pipeline(image_size=cfg.data.image_size,
+                                                load_size=cfg.data.dataset.get("load_size", 1.12))
+        return H5Dataset(path=path, transform=transform)
     return instantiate(node)
 
 
