@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import torch
+
 from conftest import summary
 
 TINY = ["debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=64", "trainer.device=cpu"]

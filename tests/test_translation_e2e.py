@@ -4,9 +4,10 @@ one output (and one mask) per input image."""
 from pathlib import Path
 
 import torch
+from torchvision.utils import save_image
+
 from conftest import summary
 from test_train_e2e import _tensors
-from torchvision.utils import save_image
 
 AGAN = ["model=agan", "data=toyzebra", "debug=fast", "model.width=8", "model.discriminator.width=8",
         "data.image_size=32", "data.dataset.size=16", "data.test_dataset.size=8", "data.batch_size=2",

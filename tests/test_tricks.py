@@ -2,8 +2,14 @@ import pytest
 import torch
 
 from ganlab.training.d_inputs import FAKE, INJECTED, NOISY_REAL, REAL, DInputs, StepContext
-from ganlab.training.tricks import (InstanceNoise, LabelFlip, LabelSmoothing, LyingNegative, LyingPositive,
-                                    PerfectG)
+from ganlab.training.tricks import (
+    InstanceNoise,
+    LabelFlip,
+    LabelSmoothing,
+    LyingNegative,
+    LyingPositive,
+    PerfectG,
+)
 
 
 def _inp(b=8):

@@ -59,18 +59,20 @@ def bench_command(args: list[str]) -> None:
     if args and args[0] == "quality":
         from ganlab.bench_quality import bench_quality
         return bench_quality(args[1:])
+    if args and args[0] == "loader":
+        return bench_loader(args[1:])
     kv = parse_kv(args, allowed=("steps", "rounds", "image_size", "batch_size", "width"))
     steps, rounds = int(kv.get("steps", 10)), int(kv.get("rounds", 3))
     overrides = ["model=dcgan", "loss=bce", "data=shapes", f"data.image_size={kv.get('image_size', 64)}",
                  f"data.batch_size={kv.get('batch_size', 64)}", f"model.width={kv.get('width', 64)}",
                  "++data.in_memory=true", "data.dataset.size=1024", "trainer.device=cpu", "~logger",
-                 "~callbacks", "++data.evaluators={}", "trainer.log_every=1000000"]
+                 "~callbacks", "~data.evaluators", "trainer.log_every=1000000"]
     cfg = compose_cfg(overrides)
     console = Console()
     console.print(f"bench: dcgan {cfg.data.image_size}px, batch {cfg.data.batch_size}, width {cfg.model.width}, "
                   f"{steps} steps x {rounds} rounds, {torch.get_num_threads()} threads")
-    from ganlab.training.build import build_dataset
     from ganlab.data.loader import InMemory
+    from ganlab.training.build import build_dataset
     data = InMemory(build_dataset(cfg)).tensors["x"]
     G, D = instantiate(cfg.model.networks.G), instantiate(cfg.model.networks.D)
     opt_g = instantiate(cfg.schedule.optimizer.G)(G.parameters())
@@ -88,3 +90,54 @@ def bench_command(args: list[str]) -> None:
     console.print(t)
     ratio = max(ours) / max(bare)
     console.print(f"ganlab/bare ratio: {ratio:.3f}")
+
+
+def _epoch_rate(dataset, batch_size: int) -> tuple[int, float]:
+    """(images, images/s) of one epoch through the training loader (Batches, no workers)."""
+    from ganlab.data.loader import Batches, Position
+    batches = Batches(dataset, batch_size=batch_size, seed=0, num_workers=0)
+    t0 = time.perf_counter()
+    n = sum(b["x"].shape[0] for b in batches.epoch(Position()))
+    return n, n / (time.perf_counter() - t0)
+
+
+def bench_loader(args: list[str]) -> None:
+    """`ganlab bench loader [n=512] [image_size=64] [rounds=3]`: images/s of reading a folder of
+    PNG files (decode + resize + crop per image) against reading the same images from an h5
+    cache (uint8), both through the training loader (batch 64, num_workers=0)."""
+    from PIL import Image
+
+    from ganlab.data.folders import ImageFolder
+    from ganlab.data.h5cache import H5Dataset, prepare
+    from ganlab.data.synthetic import Shapes
+    kv = parse_kv(args, allowed=("n", "image_size", "rounds"))
+    n, size, rounds = int(kv.get("n", 512)), int(kv.get("image_size", 64)), int(kv.get("rounds", 3))
+    if n < 1 or size < 1 or rounds < 1:
+        from ganlab.cli import UsageError
+        raise UsageError("n, image_size and rounds must be positive")
+    batch = min(64, n)
+    console = Console()
+    console.print(f"bench loader: {n} PNG images of {size}x{size} (shapes) vs an h5 cache (uint8), "
+                  f"batch {batch}, num_workers=0, best of {rounds} epochs")
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d) / "images"
+        folder.mkdir()
+        src = Shapes(size=n, image_size=size, seed=0)
+        for i in range(n):
+            x = ((src[i]["x"].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+            Image.fromarray(x).save(folder / f"{i:05d}.png")
+        files = ImageFolder(root=folder, image_size=size, augment=False)
+        h5 = H5Dataset(path=prepare(files, Path(d) / "cache" / f"images_{size}px.h5", dtype="uint8"))
+        rates = {"image files": [], "h5 cache": []}
+        for _ in range(rounds):  # alternate, so both see the same machine load
+            for name, ds in (("image files", files), ("h5 cache", h5)):
+                rates[name].append(_epoch_rate(ds, batch)[1])
+        if h5._f is not None:  # close the handle before the temp dir goes
+            h5._f.close()
+    t = Table(title="loader throughput (images/s, best of rounds)")
+    for col in ("source", "images/s", "all rounds"):
+        t.add_column(col)
+    for name, r in rates.items():
+        t.add_row(name, f"{max(r):.1f}", ", ".join(f"{x:.1f}" for x in r))
+    console.print(t)
+    console.print(f"h5/files ratio: {max(rates['h5 cache']) / max(rates['image files']):.2f}")

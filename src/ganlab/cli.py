@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # long paths stay on one line
 
 USAGE = """usage: ganlab <command> [args]
 

@@ -14,7 +14,6 @@ from ganlab.data.loader import SeededSamples
 from ganlab.metrics.errors import MetricsError
 from ganlab.metrics.evaluators import FIDKID
 from ganlab.sampling import load_step
-from ganlab.training import checkpoint as ckpt_io
 from ganlab.training.build import build_dataset
 from ganlab.training.runtime import pick_device
 
@@ -26,10 +25,7 @@ def eval_command(args: list[str]) -> None:
                                                      "device", "out", "cache_dir"))
     names = [m.strip() for m in kv.get("metrics", "[fid,kid]").strip("[]").split(",") if m.strip()]
     device = pick_device(kv.get("device", "auto"))
-    try:
-        step, cfg, state = load_step(kv["ckpt"], device)
-    except ckpt_io.CheckpointError as e:
-        raise UsageError(str(e)) from e
+    step, cfg, state = load_step(kv["ckpt"], device)
     data_evaluators = dict(cfg.data.get("evaluators") or {})
     unknown = [n for n in names if n not in FID_NAMES and n not in data_evaluators]
     if unknown:

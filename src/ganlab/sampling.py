@@ -14,8 +14,12 @@ from ganlab.training.runtime import pick_device
 
 
 def load_step(ckpt_path: str | Path, device: torch.device):
-    """The GAN step object of a checkpoint, weights loaded, in eval mode; and its config."""
-    state = ckpt_io.load(ckpt_path, map_location=device)
+    """The GAN step object of a checkpoint, weights loaded, in eval mode; and its config.
+    A missing or unloadable checkpoint is a usage error naming the path."""
+    try:
+        state = ckpt_io.load(ckpt_path, map_location=device)
+    except ckpt_io.CheckpointError as e:
+        raise UsageError(str(e)) from e
     cfg = OmegaConf.create(state["config"])
     step = build_step(cfg)
     for name, m in step.modules().items():
@@ -29,10 +33,7 @@ def sample_command(args: list[str]) -> None:
     device = pick_device(kv.get("device", "auto"))
     n, seed = int(kv.get("n", 64)), int(kv.get("seed", 0))
     out = Path(kv.get("out", "samples.png"))
-    try:
-        step, cfg, state = load_step(kv["ckpt"], device)
-    except ckpt_io.CheckpointError as e:
-        raise UsageError(str(e)) from e
+    step, cfg, state = load_step(kv["ckpt"], device)
     if not hasattr(step, "generate"):
         raise UsageError(f"{cfg.model.name} is a translation model: use `ganlab translate`")
     samples = step.generate(n, device=device, seed=seed).float().cpu()

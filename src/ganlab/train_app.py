@@ -10,13 +10,13 @@ from pathlib import Path
 import hydra
 import yaml
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 from ganlab.cli import CONF_DIR, UsageError
 
 log = logging.getLogger("ganlab")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # long paths stay on one line
 
 
 def resume_paths(resume: str) -> tuple[Path, Path]:
@@ -50,6 +50,17 @@ def with_resume(args: list[str]) -> list[str]:
     return kept + args + [f"hydra.run.dir={run_dir}"]
 
 
+def short_name(text: str, limit: int = 120) -> str:
+    """Run dir names from overrides, cut to a length file systems accept (a hash keeps them unique)."""
+    if len(text) <= limit:
+        return text
+    import hashlib
+    return f"{text[:limit - 9]}_{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+
+
+OmegaConf.register_new_resolver("short", short_name, replace=True)
+
+
 def run_hydra(args: list[str]) -> None:
     sys.argv = ["ganlab train", *with_resume(args)]
     _app()
@@ -78,18 +89,22 @@ def _app(cfg: DictConfig) -> float | None:
     return monitored  # sweepers (e.g. Optuna) read the return value
 
 
+KNOWN = ("DataError", "MetricsError", "CheckpointError", "UsageError", "ValueError", "FileNotFoundError",
+         "RuntimeError")
+
+
 def _fail(e: Exception, run_dir: Path, *, new_run: bool) -> None:
     """Bad input: a clear message and a non-zero exit; a new run that never wrote a checkpoint
     leaves nothing behind."""
-    root = e
-    while root.__cause__ is not None:
-        root = root.__cause__
-    known = type(root).__name__ in ("DataError", "MetricsError", "CheckpointError", "UsageError", "ValueError",
-                                     "RuntimeError", "FileNotFoundError")
+    chain, x = [], e  # the first error of a known kind in the chain carries the useful message
+    while x is not None:
+        chain.append(x)
+        x = x.__cause__
+    known = next((x for x in chain if type(x).__name__ in KNOWN), None)
     if new_run and not (run_dir / "checkpoints").exists():
         logging.shutdown()
         shutil.rmtree(run_dir, ignore_errors=True)
-    if not known:
+    if known is None:
         raise e
-    err.print(f"[red]error:[/] {type(root).__name__}: {root}")
+    err.print(f"[red]error:[/] {type(known).__name__}: {known}")
     sys.exit(2)

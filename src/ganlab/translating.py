@@ -12,7 +12,6 @@ from torchvision.utils import save_image
 
 from ganlab.cli import UsageError, parse_kv
 from ganlab.sampling import load_step
-from ganlab.training import checkpoint as ckpt_io
 from ganlab.training.runtime import pick_device
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
@@ -29,10 +28,7 @@ def translate_command(args: list[str]) -> None:
     files = sorted(p for p in src.rglob("*") if p.suffix.lower() in EXTENSIONS)
     if not files:
         raise UsageError(f"input={src}: no images ({', '.join(sorted(EXTENSIONS))}) in that folder")
-    try:
-        step, cfg, state = load_step(kv["ckpt"], device)
-    except ckpt_io.CheckpointError as e:
-        raise UsageError(str(e)) from e
+    step, cfg, state = load_step(kv["ckpt"], device)
     if not hasattr(step, "translate"):
         raise UsageError(f"{cfg.model.name} is not a translation model: use `ganlab sample`")
     if direction not in ("AtoB", "BtoA"):

@@ -1,8 +1,11 @@
 """Health watch: flags the known failure signs of GAN training as run events (console,
 train.log, TensorBoard text, summary.json `events`), each with its step.
 
-Checks run on logged steps (trainer.log_every); `patience` counts consecutive logged steps.
-A flag is raised once when its condition starts and re-armed when it clears.
+Checks run on logged steps (trainer.log_every); `patience` counts consecutive logged steps
+(with the default log_every=25, patience=10 is 250 training steps). The diversity check runs
+every `diversity_every` steps and has its own patience, counted in checks. A flag is raised once
+when its condition has held long enough and re-armed when it clears; a loss spike is raised once
+per excursion (re-armed when the loss is back within the spike threshold of its recent median).
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ from ganlab.data.loader import Position
 
 class HealthWatch(Callback):
     def __init__(self, *, patience: int = 10,          # consecutive logged steps before a flag
-                 d_loss_eps: float = 1e-3,              # D's loss below this: D has "won"
+                 d_loss_eps: float = 1e-2,              # D's loss below this: D has "won"
                  grad_low: float = 1e-7, grad_high: float = 1e3,
                  spike_window: int = 20,                # logged steps of history for spikes
                  spike_sigmas: float = 6.0,             # robust z-score that counts as a spike
                  spike_min_jump: float = 0.5,           # ... and an absolute jump at least this big
                  diversity_every: int = 0,              # steps between diversity checks (0 = off)
-                 diversity_drop: float = 0.3):          # flag when diversity < this x real diversity
+                 diversity_drop: float = 0.3,           # flag when diversity < this x real diversity
+                 diversity_patience: int = 3):          # consecutive diversity checks before the flag
         self.patience, self.eps = patience, d_loss_eps
+        self.div_patience = diversity_patience
         self.grad_low, self.grad_high = grad_low, grad_high
         self.window, self.sigmas, self.min_jump = spike_window, spike_sigmas, spike_min_jump
         self.div_every, self.div_drop = diversity_every, diversity_drop
@@ -35,9 +40,9 @@ class HealthWatch(Callback):
         self.real_diversity: float | None = None
 
     # -- the checks ------------------------------------------------------------------------
-    def _persist(self, run, kind: str, condition: bool, message: str) -> None:
+    def _persist(self, run, kind: str, condition: bool, message: str, *, patience: int | None = None) -> None:
         self.counts[kind] = self.counts.get(kind, 0) + 1 if condition else 0
-        if self.counts[kind] >= self.patience and kind not in self.raised:
+        if self.counts[kind] >= (self.patience if patience is None else patience) and kind not in self.raised:
             self.raised.add(kind)
             run.event(kind, message)
         elif not condition:
@@ -49,9 +54,14 @@ class HealthWatch(Callback):
             t = torch.tensor(list(hist))
             med = float(t.median())
             mad = float((t - med).abs().median()) * 1.4826 + 1e-8  # robust std
+            kind = f"loss_spike:{name}"
             if (value - med) / mad > self.sigmas and value - med > self.min_jump:
-                run.event("loss_spike", f"{name}={value:.4g} vs recent median {med:.4g}", metric=name,
-                          value=value)
+                if kind not in self.raised:  # once per excursion, not once per step of it
+                    self.raised.add(kind)
+                    run.event("loss_spike", f"{name}={value:.4g} vs recent median {med:.4g}", metric=name,
+                              value=value)
+            else:
+                self.raised.discard(kind)
         hist.append(value)
 
     def on_step_end(self, run, metrics):
@@ -95,7 +105,8 @@ class HealthWatch(Callback):
         if run.logger is not None:
             run.logger.scalar("health/diversity_ratio", ratio, run.step)
         self._persist(run, "diversity_drop", ratio < self.div_drop,
-                      f"sample diversity {ratio:.2f} x that of real batches (mode collapse?)")
+                      f"sample diversity {ratio:.2f} x that of real batches for {self.div_patience} checks "
+                      f"(mode collapse?)", patience=self.div_patience)
 
     def state_dict(self):
         return {"counts": dict(self.counts), "raised": sorted(self.raised),

@@ -3,6 +3,7 @@ Simpsons, horse2zebra's trainA/trainB), MNIST. Bad input is a DataError naming w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,6 +29,11 @@ def missing_root_error(root: Path, key: str) -> DataError:
             top = Path(*root.parts[: root.parts.index(name) + 1])
             named = top if not top.is_dir() else root
             return DataError(f"{named} not found: run `ganlab data download {name}` (or set {key}=...)")
+    if re.fullmatch(r"(train|test)[AB]", root.name) and not root.parent.is_dir():
+        # a CycleGAN-layout dataset (data.root/trainA, ...) whose data.root is missing altogether,
+        # e.g. data=horse2zebra data.root=/somewhere/else: say how to fetch it there
+        return DataError(f"{root.parent} not found: run `ganlab data download {DOWNLOADABLE[0]} "
+                         f"root={root.parent}` (or set {key}=... to a folder with trainA/trainB/testA/testB)")
     how = next((v for k, v in HOW_TO_GET.items() if k in str(root).lower()), "point it at a folder of images")
     return DataError(f"{root} not found: {how} (or set {key}=...)")
 
@@ -52,7 +58,9 @@ def load_image(path: Path, channels: int) -> Image.Image:
         with Image.open(path) as im:
             return im.convert("RGB" if channels == 3 else "L")  # convert() forces the full decode
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise DataError(f"cannot read image {path}: {e} (remove or replace the file)") from e
+        # `from None`: the message carries PIL's reason; `ganlab train` reports the root of the
+        # exception chain, which must be this DataError (clean message) and not PIL's error
+        raise DataError(f"cannot read image {path}: {e} (remove or replace the file)") from None
 
 
 def _check_channels(channels: int) -> None:
@@ -139,11 +147,11 @@ class MNIST(Dataset):
         from torchvision.transforms import v2
         try:
             self.ds = datasets.MNIST(str(root), train=train, download=False)
-        except RuntimeError as e:
+        except RuntimeError:
             raise DataError(
                 f"MNIST not found under {root} (expected {Path(root) / 'MNIST' / 'raw'}): fetch it on a machine "
                 f"with internet with torchvision.datasets.MNIST('{root}', download=True) and copy it here, "
-                f"or set data.root=...") from e
+                f"or set data.root=...") from None
         steps = [v2.ToImage(), v2.Pad(2)]
         if image_size != 32:
             steps.append(v2.Resize((image_size, image_size), antialias=True))

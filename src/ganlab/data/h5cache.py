@@ -111,14 +111,19 @@ class H5Dataset(Dataset):
                 self.source = str(f.attrs.get("source", ""))
                 self.source_config = json.loads(f.attrs.get("source_config", "{}"))
                 self.encodings = {k: str(f[k].attrs.get("encoding", "raw")) for k in f.keys()}
-        except (OSError, KeyError) as e:
-            raise DataError(f"{self.path} is not a ganlab h5 cache ({e}): prepare it again") from e
+        except (OSError, KeyError) as e:  # `from None`: the reason is in the message (see folders.load_image)
+            raise DataError(f"{self.path} is not a ganlab h5 cache ({e}): prepare it again") from None
         self._f: h5py.File | None = None
         self._pid: int | None = None
+        self._arrays: dict = {}  # per process: h5py datasets, or in-memory arrays for the small keys
 
     def _file(self) -> h5py.File:
         if self._f is None or self._pid != os.getpid():
             self._f, self._pid = h5py.File(self.path, "r"), os.getpid()
+            # looking a dataset up by name costs more than reading one small sample, and so does
+            # an h5py read of a scalar: keep the dataset objects, and hold the raw keys (labels,
+            # 2D points: a few bytes per sample) in memory
+            self._arrays = {k: self._f[k][...] if enc == "raw" else self._f[k] for k, enc in self.encodings.items()}
         return self._f
 
     def __len__(self) -> int:
@@ -127,8 +132,8 @@ class H5Dataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, Tensor]:
         if not 0 <= i < self.n:
             raise IndexError(f"index {i} out of range for {self.n} samples")
-        f = self._file()
-        out = {k: _decode(f[k][i], enc) for k, enc in self.encodings.items()}
+        self._file()
+        out = {k: _decode(self._arrays[k][i], enc) for k, enc in self.encodings.items()}
         return out if self.transform is None else apply_to_sample(self.transform, out)
 
     def as_tensors(self) -> dict[str, Tensor]:
@@ -140,4 +145,4 @@ class H5Dataset(Dataset):
         return {k: _decode(f[k][...], enc) for k, enc in self.encodings.items()}
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_f": None, "_pid": None}
+        return {**self.__dict__, "_f": None, "_pid": None, "_arrays": {}}

@@ -15,6 +15,23 @@ from ganlab.training.d_inputs import SOURCE_NAMES, DInputs, StepContext
 from ganlab.training.ema import EMA
 
 
+def d_outputs(out) -> list[Tensor]:
+    """A discriminator's outputs as a list of logit tensors (U-Net D: global and per-pixel)."""
+    return [out["global"], out["pixel"]] if isinstance(out, dict) else [out]
+
+
+class FirstOutput(nn.Module):
+    """A D whose first output stands for it (U-Net D: the global logit): for the gradient
+    penalties and for rating images."""
+
+    def __init__(self, D: nn.Module):
+        super().__init__()
+        self.D = D
+
+    def forward(self, *args):
+        return d_outputs(self.D(*args))[0]
+
+
 class NoiseToImageStep:
     def __init__(self, *, G: nn.Module, D: nn.Module, loss, z_dim: int, num_classes: int = 0,
                  d_tricks: Sequence = (),   # callables DInputs -> DInputs (training/tricks.py)
@@ -74,10 +91,11 @@ class NoiseToImageStep:
         inp = DInputs(real=real, fake=fake, real_cond=real_y, fake_cond=fake_y)
         for trick in self.d_tricks:
             inp = trick(inp, self.ctx, step=self)
-        d_real, d_fake = self._D(inp.real, inp.real_cond), self._D(inp.fake, inp.fake_cond)
-        loss_d = self.loss.d_loss(d_real, d_fake, inp.real_target, inp.fake_target)
+        outs_r, outs_f = d_outputs(self._D(inp.real, inp.real_cond)), d_outputs(self._D(inp.fake, inp.fake_cond))
+        loss_d = sum(self.loss.d_loss(r, f, inp.real_target, inp.fake_target) for r, f in zip(outs_r, outs_f))
+        d_real, d_fake = outs_r[0], outs_f[0]
         out = {"train/loss_d": loss_d.detach()}
-        penalty = self.loss.penalty(self.D, inp.real, inp.fake, inp.real_cond)
+        penalty = self.loss.penalty(FirstOutput(self.D), inp.real, inp.fake, inp.real_cond)
         if penalty is not None:
             out["train/penalty"] = penalty.detach()
             loss_d = loss_d + penalty
@@ -92,7 +110,7 @@ class NoiseToImageStep:
     def g_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         z, y = self._noise(batch["x"].shape[0], batch["x"].device)
         fake = self.G(z) if y is None else self.G(z, y)
-        loss_g = self.loss.g_loss(self._D(fake, y))
+        loss_g = sum(self.loss.g_loss(o) for o in d_outputs(self._D(fake, y)))
         return {"loss": loss_g, "train/loss_g": loss_g.detach()}
 
     # -- sampling --------------------------------------------------------------------------

@@ -96,6 +96,9 @@ class Run:
     def step_end(self, metrics: dict) -> None:
         # keep the newest value of each stat as a tensor (no device sync); with n_critic > 1 the
         # G stats of the last G step are logged alongside the current D stats
+        if "train/d_real" in metrics:  # a D step ran: sources D did not see this step are not stale-logged
+            for k in [k for k in self.latest if k.startswith("train/d_on_")]:
+                del self.latest[k]
         self.latest.update(metrics)
         logged = {}
         if self.step % self.log_every == 0 or self.step == self.total_steps:

@@ -16,12 +16,7 @@ from torch import Tensor, nn
 
 from ganlab.training.d_inputs import DInputs, StepContext
 from ganlab.training.image_pool import ImagePool
-from ganlab.training.noise_step import per_source
-
-
-def d_outputs(out) -> list[Tensor]:
-    """A discriminator's outputs as a list of logit tensors (U-Net D: global and per-pixel)."""
-    return [out["global"], out["pixel"]] if isinstance(out, dict) else [out]
+from ganlab.training.noise_step import FirstOutput, d_outputs, per_source
 
 
 class TranslationStep:
@@ -74,7 +69,7 @@ class TranslationStep:
         cutmix_p = getattr(D, "cutmix_prob", 0.0)
         if cutmix_p and len(outs_r) == 2 and torch.rand(()) < cutmix_p:
             loss = loss + self._cutmix_loss(D, inp.real, inp.fake)
-        penalty = self.loss.penalty(_FirstOutput(D), inp.real, inp.fake)
+        penalty = self.loss.penalty(FirstOutput(D), inp.real, inp.fake)
         if penalty is not None:
             loss = loss + penalty
         p_real, p_fake = self.loss.d_output(outs_r[0]), self.loss.d_output(outs_f[0])
@@ -176,16 +171,4 @@ class _OneD:
     """What tricks see as `step`: one D (lying-positive rates fakes with it)."""
 
     def __init__(self, D):
-        self.D = _FirstOutput(D)
-
-
-class _FirstOutput(nn.Module):
-    """A D whose first output stands for it (U-Net D: the global logit) — for the gradient
-    penalty and for rating images."""
-
-    def __init__(self, D):
-        super().__init__()
-        self.D = D
-
-    def forward(self, x):
-        return d_outputs(self.D(x))[0]
+        self.D = FirstOutput(D)

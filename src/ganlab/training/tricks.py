@@ -173,6 +173,8 @@ class LyingPositive(_Switch):
             return inp  # conditional D: a fake's label would be a lie of another kind; not supported
         candidates = inp.fake if self.pool is None else torch.cat([self.pool.to(inp.fake.device), inp.fake])
         out = step.D(candidates)
+        if isinstance(out, dict):  # U-Net D: rank by its global (image-level) output
+            out = out["global"]
         scores = out.flatten(1).mean(1) if out.dim() > 1 else out
         order = scores.argsort(descending=True)
         if self.pool_size:
