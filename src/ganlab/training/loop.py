@@ -25,7 +25,14 @@ def train(cfg: DictConfig, run_dir: Path, *, resume_from: Path | None = None) ->
     device = pick_device(cfg.trainer.device)
     seed_everything(cfg.seed, deterministic=cfg.trainer.deterministic)
     parts = build(cfg, device)
-    callbacks = {k: instantiate(v) for k, v in (cfg.get("callbacks") or {}).items() if v is not None}
+    callbacks = {}
+    for name, node in (cfg.get("callbacks") or {}).items():
+        if node is None:
+            continue
+        if "_target_" not in node:  # e.g. a preset tunes a callback that the command line removed
+            raise ValueError(f"callbacks.{name} has settings but no _target_: add callbacks={name} "
+                             f"back or drop the callbacks.{name}.* overrides")
+        callbacks[name] = instantiate(node)
     logger = instantiate(cfg.logger, log_dir=str(run_dir / "tb")) if cfg.get("logger") else None
     run = Run(cfg=cfg, run_dir=run_dir, device=device, parts=parts, callbacks=callbacks, logger=logger)
     if resume_from is not None:
