@@ -117,3 +117,11 @@ def test_mlp_on_ring8_reports_mode_metrics(ganlab, tmp_path):
     assert s["best"]["monitor"] == "val/modes"
     assert (tmp_path / "run" / "checkpoints" / "best.pt").is_file()
     assert list((tmp_path / "run" / "samples").glob("scatter_step*.png"))
+
+
+def test_sweep_runs_in_parallel_with_the_joblib_launcher(ganlab, tmp_path):
+    ganlab("train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *TINY, "seed=0,1",
+           "hydra.sweep.dir=sweep")
+    runs = sorted((tmp_path / "sweep").glob("*seed=*"))
+    assert [r.name.split("_")[0] for r in runs] == ["0", "1"]
+    assert all(summary(r)["status"] == "ok" for r in runs)

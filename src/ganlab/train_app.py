@@ -63,11 +63,12 @@ OmegaConf.register_new_resolver("short", short_name, replace=True)
 
 def run_hydra(args: list[str]) -> None:
     sys.argv = ["ganlab train", *with_resume(args)]
-    _app()
+    hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(train_task)()
 
 
-@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
-def _app(cfg: DictConfig) -> float | None:
+def train_task(cfg: DictConfig) -> float | None:
+    """One run. Kept undecorated at module level so launchers that ship it to worker processes
+    (joblib, submitit) pickle it by reference."""
     from ganlab.training.loop import train
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
