@@ -1,6 +1,7 @@
 """Quality of the shipped defaults (minutes each): `make test-slow`."""
 
 import pytest
+
 from conftest import summary
 
 pytestmark = pytest.mark.slow
