@@ -39,7 +39,7 @@ def bench_quality(args: list[str]) -> None:
     seeds = range(int(kv.get("seeds", 5)))
     datasets = kv.get("data", "ring8,grid25").split(",")
     out = Path(kv.get("out", f"outputs/bench_quality/{time.strftime('%Y-%m-%d_%H-%M-%S')}"))
-    console = Console()
+    console = Console(width=max(120, Console().width))  # a readable table in logs too
     jobs = []
     for d in datasets:
         for s in seeds:
