@@ -101,10 +101,7 @@ class NoiseToImageStep:
             loss_d = loss_d + penalty
         p_real, p_fake = self.loss.d_output(d_real), self.loss.d_output(d_fake)
         out |= {"loss": loss_d, "train/d_real": p_real.mean(), "train/d_fake": p_fake.mean()}
-        out |= per_source(p_real, p_fake, inp)
-        if self.loss.threshold is not None:  # D's accuracy: "D makes no more errors" watch
-            thr = self.loss.threshold
-            out["train/d_acc"] = 0.5 * ((p_real > thr).float().mean() + (p_fake < thr).float().mean())
+        out |= per_source(p_real, p_fake, inp) | d_accuracy(self.loss, p_real, p_fake)
         return out
 
     def g_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -149,6 +146,14 @@ class NoiseToImageStep:
         out = G(z) if self.fixed_y is None else G(z, self.fixed_y.to(device))
         G.train(was_training)
         return out
+
+
+def d_accuracy(loss, p_real: Tensor, p_fake: Tensor) -> dict[str, Tensor]:
+    """D's accuracy (for the "D makes no more errors" watch), where the loss has a decision line."""
+    if loss.threshold is None:
+        return {}
+    thr = loss.threshold
+    return {"train/d_acc": 0.5 * ((p_real > thr).float().mean() + (p_fake < thr).float().mean())}
 
 
 def per_source(p_real: Tensor, p_fake: Tensor, inp: DInputs) -> dict[str, Tensor]:

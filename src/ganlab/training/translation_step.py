@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from ganlab.training.d_inputs import DInputs, StepContext
 from ganlab.training.image_pool import ImagePool
-from ganlab.training.noise_step import FirstOutput, d_outputs, per_source
+from ganlab.training.noise_step import FirstOutput, d_accuracy, d_outputs, per_source
 
 
 class TranslationStep:
@@ -103,10 +103,7 @@ class TranslationStep:
         both = DInputs(real=torch.cat([inp_a.real, inp_b.real]), fake=torch.cat([inp_a.fake, inp_b.fake]),
                        real_source=torch.cat([inp_a.real_source, inp_b.real_source]),
                        fake_source=torch.cat([inp_a.fake_source, inp_b.fake_source]))
-        out |= per_source(p_real, p_fake, both)
-        if self.loss.threshold is not None:
-            thr = self.loss.threshold
-            out["train/d_acc"] = 0.5 * ((p_real > thr).float().mean() + (p_fake < thr).float().mean())
+        out |= per_source(p_real, p_fake, both) | d_accuracy(self.loss, p_real, p_fake)
         return out
 
     # -- G phase ---------------------------------------------------------------------------
