@@ -85,23 +85,91 @@ def test_empty_folder_named(tmp_path):
         ImageFolder(root=tmp_path / "empty", image_size=16)
 
 
-def test_corrupt_image_named(tmp_path):
+def _bad_files(root: Path) -> dict[str, Path]:
+    """A corrupt PNG (random bytes), an empty file and a JPEG cut in half, next to good images."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "noise.png").write_bytes(np.random.default_rng(0).integers(0, 256, 500, dtype=np.uint8).tobytes())
+    (root / "empty.png").write_bytes(b"")
+    full = _image(root / "whole.jpg", (64, 64)).read_bytes()
+    (root / "whole.jpg").unlink()
+    (root / "half.jpg").write_bytes(full[: len(full) // 2])
+    return {n: root / n for n in ("noise.png", "empty.png", "half.jpg")}
+
+
+@pytest.mark.parametrize("bad", ["noise.png", "empty.png", "half.jpg"])
+def test_unreadable_image_named_at_construction(tmp_path, bad):
     _folder(tmp_path, 2)
-    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
-    ds = ImageFolder(root=tmp_path, image_size=16)
-    with pytest.raises(DataError, match="broken.png"):
-        ds.verify()
-    bad = ds.files.index(tmp_path / "broken.png")
-    with pytest.raises(DataError, match="broken.png"):
-        ds[bad]
+    files = _bad_files(tmp_path / "bad")
+    for name, path in files.items():
+        if name != bad:
+            path.unlink()
+    with pytest.raises(DataError) as e:
+        ImageFolder(root=tmp_path, image_size=16)
+    msg = str(e.value)
+    assert str(files[bad]) in msg and msg.startswith("1 unreadable image")
+    assert "data.dataset.skip_unreadable=true" in msg and "\n" not in msg
 
 
-def test_truncated_image_named(tmp_path):
-    p = _image(tmp_path / "full.jpg", (64, 64))
-    data = p.read_bytes()
-    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 3])
-    with pytest.raises(DataError, match="cut.jpg"):
-        ImageFolder(root=tmp_path, image_size=16).verify()
+def test_unreadable_images_skipped_with_one_warning(tmp_path, caplog):
+    _folder(tmp_path, 2)
+    files = _bad_files(tmp_path)
+    with pytest.raises(DataError, match="3 unreadable image") as e:
+        ImageFolder(root=tmp_path, image_size=16)
+    assert all(str(f) in str(e.value) for f in files.values())
+    with caplog.at_level("WARNING", logger="ganlab"):
+        ds = ImageFolder(root=tmp_path, image_size=16, skip_unreadable=True)
+    assert len(ds) == 2 and not set(files.values()) & set(ds.files)
+    ds.verify()
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and all(str(f) in warnings[0].getMessage() for f in files.values())
+
+
+def test_only_unreadable_images_is_an_error_even_when_skipping(tmp_path):
+    _bad_files(tmp_path)
+    with pytest.raises(DataError, match="every image under .* is unreadable"):
+        ImageFolder(root=tmp_path, image_size=16, skip_unreadable=True)
+
+
+def test_many_unreadable_images_listed_up_to_five(tmp_path):
+    _folder(tmp_path, 1)
+    for i in range(7):
+        (tmp_path / f"bad{i}.png").write_bytes(b"not a png")
+    with pytest.raises(DataError) as e:
+        ImageFolder(root=tmp_path, image_size=16)
+    assert str(e.value).startswith("7 unreadable image") and "and 2 more" in str(e.value)
+    assert sum(f"bad{i}.png" in str(e.value) for i in range(7)) == 5
+
+
+def test_root_that_is_a_file(tmp_path):
+    f = _image(tmp_path / "one.png")
+    with pytest.raises(DataError) as e:
+        ImageFolder(root=f, image_size=16)
+    assert str(e.value) == f"{f} is a file, not a folder of images (set data.root=...)"
+    _folder(tmp_path / "A", 1)
+    with pytest.raises(DataError, match=r"one.png is a file, not a folder of images \(set data\.root_b=\.\.\.\)"):
+        UnpairedFolders(root_a=tmp_path / "A", root_b=f, image_size=16)
+
+
+def test_unpaired_folders_unreadable_images(tmp_path, caplog):
+    _folder(tmp_path / "trainA", 2, "a")
+    _folder(tmp_path / "trainB", 2, "b")
+    files = _bad_files(tmp_path / "trainB")
+    with pytest.raises(DataError, match="3 unreadable image.*data.dataset.skip_unreadable=true") as e:
+        UnpairedFolders(root_a=tmp_path / "trainA", root_b=tmp_path / "trainB", image_size=16)
+    assert all(str(f) in str(e.value) for f in files.values())
+    with caplog.at_level("WARNING", logger="ganlab"):
+        ds = UnpairedFolders(root_a=tmp_path / "trainA", root_b=tmp_path / "trainB", image_size=16,
+                             skip_unreadable=True)
+    assert len(ds.files_a) == len(ds.files_b) == 2 and sorted(ds.perm_b.tolist()) == [0, 1]
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and all(str(f) in warnings[0].getMessage() for f in files.values())
+    ds.verify()
+    _folder(tmp_path / "testA", 1, "a")
+    _bad_files(tmp_path / "testB")
+    (tmp_path / "testB" / "empty.png").unlink()
+    _folder(tmp_path / "testB", 1, "b")
+    with pytest.raises(DataError, match="data.test_dataset.skip_unreadable=true"):  # the node that builds it
+        UnpairedFolders(root_a=tmp_path / "testA", root_b=tmp_path / "testB", image_size=16)
 
 
 def test_unpaired_folders_format_and_pairing(tmp_path):

@@ -19,6 +19,7 @@ from ganlab.analysis.runs import (
     read_scalars,
     sample_files,
 )
+from ganlab.files import atomic_write_text
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 GROUPS = ("model", "model/discriminator", "loss", "data", "schedule", "tricks", "experiment")
@@ -175,10 +176,7 @@ def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> Path:
         raise FileNotFoundError(f"{run_dir} is not a run directory (no summary.json and no tb/ in it)")
     out = Path(out) if out else run_dir / "report.html"
     text = render(load_run(run_dir))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")  # never leave a half-written report behind
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    atomic_write_text(out, text)  # never leave a half-written report behind
     return out
 
 

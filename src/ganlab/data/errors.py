@@ -1,2 +1,1 @@
-class DataError(Exception):
-    """Bad or missing data: the message names the path / key to fix and how."""
+from ganlab.errors import DataError  # noqa: F401  (the data package's errors live in ganlab.errors)

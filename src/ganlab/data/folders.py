@@ -3,8 +3,10 @@ Simpsons, horse2zebra's trainA/trainB), MNIST. Bad input is a DataError naming w
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -19,6 +21,9 @@ EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 # datasets ganlab knows how to fetch: a missing folder's error says how to get them
 DOWNLOADABLE = ("horse2zebra",)
 HOW_TO_GET = {"simpsons": "put the Simpsons faces images there (any folder of images works)"}
+MAX_LISTED = 5  # unreadable files named in an error: enough to see the pattern, still one line
+
+log = logging.getLogger("ganlab")
 
 
 def missing_root_error(root: Path, key: str) -> DataError:
@@ -42,6 +47,8 @@ def list_images(root: str | Path, *, key: str = "data.root",
                 extensions: Iterable[str] = EXTENSIONS) -> list[Path]:
     """Every image file below root, recursively, in a stable (sorted) order."""
     root = Path(root)
+    if root.is_file():
+        raise DataError(f"{root} is a file, not a folder of images (set {key}=...)")
     if not root.is_dir():
         raise missing_root_error(root, key)
     exts = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions}
@@ -63,6 +70,44 @@ def load_image(path: Path, channels: int) -> Image.Image:
         raise DataError(f"cannot read image {path}: {e} (remove or replace the file)") from None
 
 
+def unreadable_reason(path: Path, channels: int, image_size: int) -> str | None:
+    """Why PIL cannot decode `path` (None: it can). Cheap: a JPEG is decoded at reduced scale
+    (draft), still reading every byte, so truncated files are caught; other formats decode fully."""
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB" if channels == 3 else "L", (image_size, image_size))  # no-op unless JPEG
+            im.load()
+    except Exception as e:  # noqa: BLE001  PIL's plugins raise assorted types on malformed files
+        return str(e) or type(e).__name__
+    return None
+
+
+def check_images(folders: list[tuple[Path, list[Path]]], *, channels: int, image_size: int,
+                 skip_unreadable: bool, skip_key: str = "data.dataset.skip_unreadable") -> list[list[Path]]:
+    """Each (root, files) pair's files that PIL can decode, checked once at construction so a bad
+    file stops the run before it starts rather than at the step that draws it. Unreadable files:
+    a DataError, or with skip_unreadable one warning listing them (a folder left with no
+    readable image is an error either way)."""
+    files = [f for _, fs in folders for f in fs]
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(files)))) as pool:  # PIL decodes without the GIL
+        reasons = list(pool.map(lambda f: unreadable_reason(f, channels, image_size), files))
+    bad = {f: r for f, r in zip(files, reasons) if r is not None}
+    if not bad:
+        return [fs for _, fs in folders]
+    listed = "; ".join(f"{f} ({r})" for f, r in list(bad.items())[:MAX_LISTED])
+    more = f"; and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else ""
+    kept = [[f for f in fs if f not in bad] for _, fs in folders]
+    for (root, _), fs in zip(folders, kept):
+        if not fs:
+            raise DataError(f"every image under {root} is unreadable: {listed}{more}: remove or replace them")
+    if not skip_unreadable:
+        raise DataError(f"{len(bad)} unreadable image(s): {listed}{more}: remove or replace them, "
+                        f"or set {skip_key}=true to skip them")
+    log.warning("skipping %d unreadable image(s) (%s=true): %s", len(bad), skip_key,
+                "; ".join(f"{f} ({r})" for f, r in bad.items()))
+    return kept
+
+
 def _check_channels(channels: int) -> None:
     if channels not in (1, 3):
         raise DataError(f"data.channels={channels}: image folders load as 3 (RGB) or 1 (grey) channels")
@@ -75,10 +120,13 @@ class ImageFolder(Dataset):
     def __init__(self, *, root: str | Path, image_size: int = 64, channels: int = 3,
                  augment: bool = False,
                  load_size: float = 1.12,          # augment: resize to this x image_size, random-crop back
+                 skip_unreadable: bool = False,    # True: drop undecodable files with one warning, not an error
                  extensions: Iterable[str] = EXTENSIONS):
         _check_channels(channels)
         self.root, self.channels = Path(root), channels
-        self.files = list_images(root, extensions=extensions)
+        files = list_images(root, extensions=extensions)
+        (self.files,) = check_images([(self.root, files)], channels=channels, image_size=image_size,
+                                     skip_unreadable=skip_unreadable)
         self.transform = to_tensor_pipeline(image_size=image_size, channels=channels, augment=augment,
                                             load_size=load_size)
 
@@ -103,12 +151,19 @@ class UnpairedFolders(Dataset):
                  channels: int = 3, augment: bool = True,
                  load_size: float = 1.12,          # augment: resize to this x image_size, random-crop back
                  seed: int = 0,                    # the A/B pairing permutation
+                 skip_unreadable: bool = False,    # True: drop undecodable files with one warning, not an error
                  extensions: Iterable[str] = EXTENSIONS):
         _check_channels(channels)
         self.channels = channels
-        key_a, key_b = _root_keys(Path(root_a), Path(root_b))
-        self.files_a = list_images(root_a, key=key_a, extensions=extensions)
-        self.files_b = list_images(root_b, key=key_b, extensions=extensions)
+        root_a, root_b = Path(root_a), Path(root_b)
+        key_a, key_b = _root_keys(root_a, root_b)
+        files_a = list_images(root_a, key=key_a, extensions=extensions)
+        files_b = list_images(root_b, key=key_b, extensions=extensions)
+        # a CycleGAN test split (testA/testB) is built from data.test_dataset: name that node
+        node = "test_dataset" if re.fullmatch(r"test[AB]", root_a.name) else "dataset"
+        self.files_a, self.files_b = check_images(
+            [(root_a, files_a), (root_b, files_b)], channels=channels, image_size=image_size,
+            skip_unreadable=skip_unreadable, skip_key=f"data.{node}.skip_unreadable")
         self.transform = to_tensor_pipeline(image_size=image_size, channels=channels, augment=augment,
                                             load_size=load_size)
         self.perm_b = torch.randperm(len(self.files_b), generator=torch.Generator().manual_seed(seed))

@@ -7,15 +7,15 @@ handed to both metrics through a pass-through module, so Inception runs once, no
 
 from __future__ import annotations
 
-import os
+import io
 import pickle
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from ganlab.files import atomic_write_bytes
 from ganlab.metrics.errors import MetricsError
 from ganlab.metrics.features import build_feature_extractor  # noqa: F401  (public re-export)
 
@@ -154,18 +154,11 @@ def protocol(*, feature: nn.Module, n_real: int, n_fake: int, reference_split: s
 
 
 def save_reference(path: str | Path, state: dict[str, Tensor], protocol: dict) -> None:
-    """Write reference statistics atomically (temp file in the same directory + os.replace), so
+    """Write reference statistics atomically (ganlab.files.atomic_write_bytes), so
     a crash or a concurrent reader never sees a half-written cache."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"state": {k: v.cpu() for k, v in state.items()}, "protocol": protocol}, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    torch.save({"state": {k: v.cpu() for k, v in state.items()}, "protocol": protocol}, buf)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def load_reference(path: str | Path) -> tuple[dict[str, Tensor], dict]:

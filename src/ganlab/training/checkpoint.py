@@ -2,42 +2,65 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from ganlab.errors import CheckpointError, NonFiniteError
+from ganlab.files import atomic_write_bytes
 
-class CheckpointError(Exception):
-    pass
+log = logging.getLogger("ganlab")
+
+__all__ = ["CheckpointError", "load", "load_for_inference", "load_newest", "nonfinite", "rng_state",
+           "save_atomic", "serialize", "set_rng_state", "write"]
+
+
+def nonfinite(state: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the floating/complex tensors in a nested dict/list/tuple that hold NaN/Inf."""
+    if isinstance(state, torch.Tensor):
+        if (state.is_floating_point() or state.is_complex()) and not bool(torch.isfinite(state).all()):
+            return [prefix or "<tensor>"]
+        return []
+    if isinstance(state, dict):
+        items = state.items()
+    elif isinstance(state, list | tuple):
+        items = enumerate(state)
+    else:
+        return []
+    bad = []
+    for k, v in items:
+        bad += nonfinite(v, f"{prefix}.{k}" if prefix else str(k))
+    return bad
+
+
+def serialize(state: Any) -> bytes:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    return buf.getvalue()
+
+
+def write(state: dict, paths: list[Path], *, previous: Path | None = None) -> None:
+    """Write one serialisation of `state` to every path; refuses NaN/Inf so a good checkpoint is
+    never replaced by a poisoned one. With `previous`, the existing first path is kept there."""
+    bad = nonfinite(state)
+    if bad:
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise NonFiniteError(f"non-finite values in {', '.join(bad[:5])}{more}: no checkpoint was written")
+    data = serialize(state)
+    for i, path in enumerate(map(Path, paths)):
+        if i == 0 and previous is not None and path.exists():
+            os.replace(path, previous)
+        atomic_write_bytes(path, data)
 
 
 def save_atomic(obj: Any, path: str | Path) -> None:
-    """torch.save to a temp file in the same directory, fsync, then os.replace: a reader (or a
-    crash) sees the old file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    # the rename itself must survive a power cut: fsync the directory entry too
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic_write_bytes(path, serialize(obj))
 
 
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
@@ -48,6 +71,43 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # no fallback to unsafe loading, by design
         raise CheckpointError(f"cannot load checkpoint {path} with weights_only=True: {e}") from e
+
+
+def load_newest(ckpt_dir: str | Path, map_location: str | torch.device = "cpu") -> tuple[Path, dict]:
+    """The newest checkpoint in `ckpt_dir` that loads, is finite and has a step; skips the rest."""
+    ckpt_dir = Path(ckpt_dir)
+    found = [p for p in ckpt_dir.glob("*.pt") if p.is_file()] if ckpt_dir.is_dir() else []
+    if not found:
+        raise CheckpointError(f"{ckpt_dir} holds no checkpoint (*.pt)")
+    # last.pt and best.pt can share an mtime: last.pt is the one to resume from
+    found.sort(key=lambda p: (-p.stat().st_mtime, p.name != "last.pt", p.name))
+    tried = []
+    for p in found:
+        try:
+            state = load(p, map_location)
+        except CheckpointError as e:
+            reason = (str(e.__cause__ or e).splitlines() or [type(e.__cause__ or e).__name__])[0]
+        else:
+            bad = nonfinite(state)
+            if bad:
+                reason = f"non-finite values in {', '.join(bad[:5])}"
+            elif not isinstance(state, dict) or "step" not in state:
+                reason = "no 'step' key (not a training checkpoint)"
+            else:
+                return p, state
+        log.warning("skipping checkpoint %s: %s", p, reason)
+        tried.append(f"{p.name} ({reason})")
+    raise CheckpointError(f"no usable checkpoint in {ckpt_dir}: tried {'; '.join(tried)}")
+
+
+def load_for_inference(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """`load`, refusing weights with NaN/Inf (samples from them would be garbage)."""
+    state = load(path, map_location)
+    bad = nonfinite(state.get("modules", {}), "modules") if isinstance(state, dict) else []
+    if bad:
+        raise CheckpointError(f"{path} holds non-finite weights ({', '.join(bad[:5])}): "
+                              f"use an earlier checkpoint (e.g. previous.pt) of that run")
+    return state
 
 
 def rng_state() -> dict:

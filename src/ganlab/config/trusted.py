@@ -1,0 +1,61 @@
+"""Configs read back from a checkpoint or a run directory may only build trusted classes: a
+`_target_` in a file someone handed you must not run arbitrary code (`os.system`, `builtins.open`)."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from ganlab.errors import ConfigError
+
+ALLOWED_PREFIXES = ("ganlab.", "torch.nn.", "torch.optim.")
+ENV = "GANLAB_TRUSTED_TARGETS"
+
+
+def allowed_prefixes() -> tuple[str, ...]:
+    """ALLOWED_PREFIXES plus the comma-separated prefixes in $GANLAB_TRUSTED_TARGETS."""
+    extra = (p.strip() for p in os.environ.get(ENV, "").split(","))
+    return ALLOWED_PREFIXES + tuple(p for p in extra if p)
+
+
+def check_targets(cfg: Any, *, source: str) -> None:
+    """Raise ConfigError for the first `_target_` in `cfg` that is not a class under a trusted prefix."""
+    if isinstance(cfg, DictConfig | ListConfig):
+        # unresolved: a stored interpolation that no longer resolves must not hide a target
+        cfg = OmegaConf.to_container(cfg, resolve=False)
+    prefixes = allowed_prefixes()
+    for key, target in _targets(cfg, ""):
+        _check(target, key, source, prefixes)
+
+
+def _targets(node: Any, path: str):
+    if isinstance(node, dict):
+        if "_target_" in node:
+            yield path or "<root>", node["_target_"]
+        items = node.items()
+    elif isinstance(node, list | tuple):
+        items = enumerate(node)
+    else:
+        return
+    for k, v in items:
+        yield from _targets(v, f"{path}.{k}" if path else str(k))
+
+
+def _check(target: Any, key: str, source: str, prefixes: tuple[str, ...]) -> None:
+    why = ""
+    # the prefix is checked before anything is imported: importing a module can already run code
+    if isinstance(target, str) and target.startswith(prefixes):
+        try:
+            from hydra.utils import get_object
+
+            if inspect.isclass(get_object(target)):
+                return
+            why = " (it is not a class)"
+        except Exception as e:  # any import-time failure means we cannot vouch for it
+            why = f" (cannot import it: {str(e).splitlines()[0] if str(e) else type(e).__name__})"
+    raise ConfigError(f"refusing to build {target} ({key}) from {source}{why}: stored configs may only "
+                      f"build classes under {', '.join(prefixes)}; if you trust {source}, add the "
+                      f"prefix to {ENV}")
