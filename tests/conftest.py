@@ -30,3 +30,24 @@ def ganlab(tmp_path):
 
 def summary(run_dir: Path) -> dict:
     return json.loads((Path(run_dir) / "summary.json").read_text())
+
+
+def checkpoint_tensors(ckpt: Path) -> dict:
+    """Every tensor of a checkpoint's training state (networks, optimizers, schedulers, RNG),
+    flattened to dotted names: what a bitwise comparison of two runs compares."""
+    state = torch.load(ckpt, weights_only=True)
+    flat = {}
+
+    def walk(prefix, x):
+        if isinstance(x, torch.Tensor):
+            flat[prefix] = x
+        elif isinstance(x, dict):
+            for k, v in x.items():
+                walk(f"{prefix}.{k}", v)
+        elif isinstance(x, list | tuple):
+            for i, v in enumerate(x):
+                walk(f"{prefix}.{i}", v)
+
+    for key in ("modules", "optimizers", "schedulers", "rng"):
+        walk(key, state[key])
+    return flat

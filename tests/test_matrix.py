@@ -2,10 +2,10 @@
 config groups and trains 2 steps."""
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-from ganlab.cli import CONF_DIR
+from ganlab.config import compose
 from ganlab.training.loop import train
+from ganlab.training.prepare import prepare_run
 
 LOSSES = ["bce", "bce_r1", "lsgan", "hinge", "wgan", "wgan_gp"]
 FAST = ["trainer.max_steps=2", "trainer.log_every=1", "trainer.eval_every=2", "data.batch_size=8", "trainer.device=cpu", "~logger", "~callbacks",
@@ -13,9 +13,7 @@ FAST = ["trainer.max_steps=2", "trainer.log_every=1", "trainer.eval_every=2", "d
 
 
 def _train(tmp_path, overrides):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=FAST + overrides)
-    s = train(cfg, tmp_path)
+    s = train(prepare_run(compose(FAST + overrides), tmp_path))
     assert s["status"] == "ok" and s["step"] == 2
     return s
 

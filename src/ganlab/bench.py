@@ -11,25 +11,21 @@ import time
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from rich.console import Console
 from rich.table import Table
 
-from ganlab.cli import CONF_DIR, parse_kv
-
-
-def compose_cfg(overrides: list[str]):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=overrides)
+from ganlab.cli import parse_kv
+from ganlab.config import compose
 
 
 def ganlab_round(cfg, steps: int) -> float:
     """images/s of `train()` itself (callbacks and logger off, so only the loop is measured)."""
     from ganlab.training.loop import train
+    from ganlab.training.prepare import prepare_run
     cfg.trainer.max_steps = steps
     with tempfile.TemporaryDirectory() as d:
-        summary = train(cfg, Path(d))
+        summary = train(prepare_run(cfg, Path(d)))
     return steps * cfg.data.batch_size / summary["wall_time_s"]
 
 
@@ -67,7 +63,7 @@ def bench_command(args: list[str]) -> None:
                  f"data.batch_size={kv.get('batch_size', 64)}", f"model.width={kv.get('width', 64)}",
                  "++data.in_memory=true", "data.dataset.size=1024", "trainer.device=cpu", "~logger",
                  "~callbacks", "~data.evaluators", "trainer.log_every=1000000"]
-    cfg = compose_cfg(overrides)
+    cfg = compose(overrides)
     console = Console()
     console.print(f"bench: dcgan {cfg.data.image_size}px, batch {cfg.data.batch_size}, width {cfg.model.width}, "
                   f"{steps} steps x {rounds} rounds, {torch.get_num_threads()} threads")
@@ -113,7 +109,7 @@ def bench_loader(args: list[str]) -> None:
     kv = parse_kv(args, allowed=("n", "image_size", "rounds"))
     n, size, rounds = int(kv.get("n", 512)), int(kv.get("image_size", 64)), int(kv.get("rounds", 3))
     if n < 1 or size < 1 or rounds < 1:
-        from ganlab.cli import UsageError
+        from ganlab.errors import UsageError
         raise UsageError("n, image_size and rounds must be positive")
     batch = min(64, n)
     console = Console()

@@ -4,12 +4,9 @@ the other commands take key=value arguments (see `ganlab --help`)."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from rich.console import Console
-
-CONF_DIR = Path(__file__).resolve().parent / "conf"
-err = Console(stderr=True, soft_wrap=True)  # long paths stay on one line
+from ganlab import signals
+from ganlab.errors import GanlabError, UsageError
 
 USAGE = """usage: ganlab <command> [args]
 
@@ -32,32 +29,33 @@ USAGE = """usage: ganlab <command> [args]
 """
 
 
-class UsageError(Exception):
-    pass
-
-
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"]:
+        signals.install()  # before anything slow: a SIGTERM during start-up is never lost
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         sys.exit(0 if argv else 2)
     command, args = argv[0], argv[1:]
     commands = {"train": _train, "sample": _sample, "translate": _translate, "eval": _eval, "data": _data, "bench": _bench,
                 "report": _report, "compare": _compare}
+    from rich.console import Console  # after the signal handler: nothing slow comes before it
+
+    err = Console(stderr=True, soft_wrap=True)  # long paths stay on one line
     if command not in commands:
         err.print(f"[red]error:[/] unknown command {command!r}\n")
         print(USAGE)
         sys.exit(2)
     try:
         commands[command](args)
-    except UsageError as e:
-        err.print(f"[red]error:[/] {e}")
-        sys.exit(2)
+    except GanlabError as e:
+        err.print(f"[red]error:[/] {e}", highlight=False)
+        sys.exit(e.exit_code)
 
 
 def _train(args: list[str]) -> None:
-    from ganlab.train_app import run_hydra
-    run_hydra(args)
+    from ganlab.commands.train import main
+    main(args)
 
 
 def _sample(args: list[str]) -> None:
@@ -109,6 +107,32 @@ def parse_kv(args: list[str], *, required: tuple[str, ...] = (), allowed: tuple[
     if missing:
         raise UsageError(f"missing argument(s): {', '.join(f'{k}=...' for k in missing)}")
     return out
+
+
+def arg_int(kv: dict, key: str, default: int, *, min_value: int = 1) -> int:
+    """An integer key=value argument, checked: a clear error names the key and what is allowed."""
+    raw = kv.get(key, default)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise UsageError(f"{key}={raw}: must be an integer >= {min_value}") from None
+    if value < min_value:
+        raise UsageError(f"{key}={raw}: must be an integer >= {min_value}")
+    return value
+
+
+def writable_output(path, key: str = "out"):
+    """`path` (a file to write) as a Path whose folder exists and is writable, else a clear error."""
+    import os
+    from pathlib import Path
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"{key}={path}: cannot create its folder ({e.strerror})") from None
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{key}={path}: not writable here; choose another {key}=")
+    return path
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganlab.cli import UsageError, parse_kv
+from ganlab.cli import parse_kv
+from ganlab.errors import UsageError
 
 
 def cache_path(cfg) -> Path:
@@ -40,7 +41,7 @@ def _download(args: list[str]) -> None:
 
 
 def _prepare(args: list[str]) -> None:
-    from ganlab.bench import compose_cfg
+    from ganlab.config import compose
     from ganlab.data.h5cache import prepare
     from ganlab.training.build import build_dataset
     dtype = "uint8"
@@ -52,7 +53,7 @@ def _prepare(args: list[str]) -> None:
             overrides.append(a)
     if dtype not in ("uint8", "float16"):
         raise UsageError(f"dtype={dtype}: choose uint8 or float16")
-    cfg = compose_cfg(overrides + ["data.cache=none"])
+    cfg = compose(overrides + ["data.cache=none"])
     if "augment" in cfg.data.dataset:  # the cache holds clean images; augmentation runs on top
         cfg.data.dataset.augment = False
     path = cache_path(cfg)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from types import SimpleNamespace
 
 from hydra.utils import instantiate
 
-from ganlab.cli import UsageError, parse_kv
+from ganlab.cli import arg_int, parse_kv, writable_output
 from ganlab.data.loader import SeededSamples
+from ganlab.errors import UsageError
+from ganlab.files import atomic_write_json
 from ganlab.metrics.errors import MetricsError
 from ganlab.metrics.evaluators import FIDKID
 from ganlab.sampling import load_step
@@ -25,6 +25,7 @@ def eval_command(args: list[str]) -> None:
                                                      "device", "out", "cache_dir"))
     names = [m.strip() for m in kv.get("metrics", "[fid,kid]").strip("[]").split(",") if m.strip()]
     device = pick_device(kv.get("device", "auto"))
+    out = writable_output(kv.get("out", Path(kv["ckpt"]).with_name("eval.json")))
     step, cfg, state = load_step(kv["ckpt"], device)
     data_evaluators = dict(cfg.data.get("evaluators") or {})
     unknown = [n for n in names if n not in FID_NAMES and n not in data_evaluators]
@@ -37,7 +38,7 @@ def eval_command(args: list[str]) -> None:
     metrics, protocols = {}, {}
     if any(n in FID_NAMES for n in names):
         ev = FIDKID(feature=kv.get("feature", "inception"), weights_path=kv.get("weights_path"),
-                    n_samples=int(kv.get("n", 5000)), cache_dir=kv.get("cache_dir", "data/cache"))
+                    n_samples=arg_int(kv, "n", 5000, min_value=2), cache_dir=kv.get("cache_dir", "data/cache"))
         try:
             res = ev(run)
         except MetricsError as e:
@@ -49,9 +50,6 @@ def eval_command(args: list[str]) -> None:
             ev = instantiate(data_evaluators[n])
             metrics |= ev(run)
             protocols[n] = getattr(ev, "protocol", {})
-    out = Path(kv.get("out", Path(kv["ckpt"]).with_name("eval.json")))
     payload = {"ckpt": str(kv["ckpt"]), "step": state["step"], "metrics": metrics, "protocols": protocols}
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(tmp, out)
+    atomic_write_json(out, payload)
     print("  ".join(f"{k}={v:.5g}" for k, v in metrics.items()) + f"  -> {out}")

@@ -3,6 +3,7 @@ input, and the attention masks for aNet)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -10,11 +11,11 @@ from PIL import Image, UnidentifiedImageError
 from torchvision.transforms import v2
 from torchvision.utils import save_image
 
-from ganlab.cli import UsageError, parse_kv
+from ganlab.cli import arg_int, parse_kv
+from ganlab.data.folders import EXTENSIONS
+from ganlab.errors import UsageError
 from ganlab.sampling import load_step
 from ganlab.training.runtime import pick_device
-
-EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 def translate_command(args: list[str]) -> None:
@@ -37,8 +38,13 @@ def translate_command(args: list[str]) -> None:
     prep = v2.Compose([v2.ToImage(), v2.Resize(cfg.data.image_size), v2.CenterCrop(cfg.data.image_size),
                        v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.5] * cfg.data.channels,
                                                                            [0.5] * cfg.data.channels)])
-    out.mkdir(parents=True, exist_ok=True)
-    bs = int(kv.get("batch_size", 16))
+    bs = arg_int(kv, "batch_size", 16)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"out={out}: cannot create that folder ({e.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise UsageError(f"out={out}: not writable here; choose another out=")
     for start in range(0, len(files), bs):
         chunk = files[start:start + bs]
         images = []

@@ -241,7 +241,7 @@ def build(runs: list[Run], *, metrics: list[str], sort: str | None,
 def compare_command(args: list[str]) -> None:
     from rich.console import Console
 
-    from ganlab.cli import UsageError
+    from ganlab.errors import UsageError
 
     opts = _parser().parse_args(args)
     paths = find_runs(opts.paths)

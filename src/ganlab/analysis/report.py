@@ -181,7 +181,7 @@ def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> Path:
 
 
 def report_command(args: list[str]) -> None:
-    from ganlab.cli import UsageError
+    from ganlab.errors import UsageError
 
     # run dir names contain '=' (the overrides), so only out= is read as key=value
     out = [a.split("=", 1)[1] for a in args if a.startswith("out=")]

@@ -1,4 +1,8 @@
-"""last.pt every N steps and at the end; best.pt (and optionally the top-k) by a monitored metric."""
+"""last.pt every N steps and at the end; best.pt (and optionally the top-k) by a monitored metric.
+
+This callback decides; the Run writes, once, at the end of the step, after every other callback
+and the evaluation (Run.request_checkpoint), so every file holds the state after the whole step.
+Each time last.pt is replaced, the one before is kept as previous.pt."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import os
 from pathlib import Path
 
 from ganlab.callbacks.base import Callback
+from ganlab.errors import ConfigError
 
 log = logging.getLogger("ganlab")
 
@@ -19,19 +24,21 @@ class Checkpoint(Callback):
                  save_top_k: int = 1,          # best.pt plus the k-1 next best, named by step
                  keep_every_n_steps: int = 0):  # also keep step-XXXXXX.pt snapshots (long runs)
         if mode not in ("max", "min"):
-            raise ValueError(f"callbacks.checkpoint.mode={mode!r}: choose max or min")
+            raise ConfigError(f"callbacks.checkpoint.mode={mode!r}: choose max or min")
         self.every, self.monitor, self.mode = every_n_steps, monitor, mode
         self.top_k, self.keep_every = save_top_k, keep_every_n_steps
         self.ranked: list[tuple[float, int]] = []  # (value, step) of kept checkpoints, best first
+        self.last_at: int | None = None  # the step last.pt was last asked for (no second write of it)
 
     def _dir(self, run) -> Path:
         return run.dir / "checkpoints"
 
     def on_step_end(self, run, metrics):
         if self.every and run.step % self.every == 0:
-            run.save(self._dir(run) / "last.pt")
+            run.request_checkpoint("last.pt")
+            self.last_at = run.step
         if self.keep_every and run.step % self.keep_every == 0:
-            run.save(self._dir(run) / f"step-{run.step:08d}.pt")
+            run.request_checkpoint(f"step-{run.step:08d}.pt")
         if self.monitor and self.monitor.startswith("train/") and self.monitor in metrics:
             self._consider(run, metrics[self.monitor])
 
@@ -40,8 +47,8 @@ class Checkpoint(Callback):
             self._consider(run, metrics[self.monitor])
 
     def on_train_end(self, run, status):
-        if status != "failed":  # after a NaN the last good last.pt stays as it is
-            run.save(self._dir(run) / "last.pt")
+        if status != "failed" and self.last_at != run.step:  # after a NaN the last good last.pt stays
+            run.request_checkpoint("last.pt")
         if self.monitor and not self.ranked and status == "ok":
             log.warning("callbacks.checkpoint.monitor=%s was never logged: no best.pt written "
                         "(available: %s)", self.monitor, ", ".join(sorted(run.last_metrics)))
@@ -61,11 +68,11 @@ class Checkpoint(Callback):
         self.ranked = self.ranked[: self.top_k]
         d = self._dir(run)
         if is_best:
-            run.save(d / "best.pt")
+            run.request_checkpoint("best.pt")
             log.info("new best %s=%.5g at step %d", self.monitor, value, run.step)
         if self.top_k > 1:
             if (value, run.step) in self.ranked:
-                run.save(d / self._topk_name(value, run.step))
+                run.request_checkpoint(self._topk_name(value, run.step))
             for v, s in dropped:
                 p = d / self._topk_name(v, s)
                 if p.exists():

@@ -2,12 +2,14 @@
 outputs per source over the logged steps before and after it, in summary.json `phases`.
 
 A per-source mean (train/d_on_<source>) only counts on logged steps where D actually saw that
-source: after a perfect-G switch there is no "fake" batch any more, and the run's latest-value
-cache would otherwise keep feeding the last pre-switch train/d_on_fake into the "after" mean."""
+source (the Run's `fresh` stats): after a perfect-G switch there is no "fake" batch any more, and
+the run's latest-value cache would otherwise keep feeding the last pre-switch train/d_on_fake into
+the "after" mean."""
 
 from __future__ import annotations
 
 from ganlab.callbacks.base import Callback
+from ganlab.errors import ConfigError
 
 KEYS = ("train/d_real", "train/d_fake", "train/d_on_real", "train/d_on_fake", "train/d_on_noisy_real",
         "train/d_on_injected", "train/loss_d", "train/loss_g")
@@ -17,11 +19,10 @@ class SwitchStats(Callback):
     def __init__(self, *, switch_epoch: int | None = None, switch_step: int | None = None,
                  keys: tuple[str, ...] = KEYS):
         if switch_epoch is None and switch_step is None:
-            raise ValueError("SwitchStats: set switch_epoch or switch_step")
+            raise ConfigError("SwitchStats: set switch_epoch or switch_step")
         self.switch_epoch, self.switch_step, self.keys = switch_epoch, switch_step, list(keys)
         self.sums: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
         self.switched_at: int | None = None
-        self._last: dict[str, object] = {}  # the per-source values of the previous step (freshness)
 
     def _after(self, run) -> bool:
         # run.step counts finished steps; the step just finished ran at index run.step - 1
@@ -29,27 +30,15 @@ class SwitchStats(Callback):
             return run.step - 1 >= self.switch_step
         return run.epoch >= self.switch_epoch
 
-    def _fresh_sources(self, run) -> set[str] | None:
-        """Per-source keys produced by the step that just ran (None: cannot tell, count all).
-        Called every step (metrics are empty on steps that are not logged): a key is fresh when
-        the run's latest value is a new object since the previous step."""
-        latest = getattr(run, "latest", None)
-        if latest is None:
-            return None
-        now = {k: v for k, v in latest.items() if k.startswith("train/d_on_")}
-        fresh = {k for k, v in now.items() if self._last.get(k) is not v}
-        self._last = now
-        return fresh
-
     def on_step_end(self, run, metrics):
-        fresh = self._fresh_sources(run)
+        fresh = run.fresh
         after = self._after(run)
         if after and self.switched_at is None:
             self.switched_at = run.step - 1
             run.event("switch", f"intervention switched on at step {self.switched_at} (epoch {run.epoch})")
         phase = self.sums["after" if after else "before"]
         for k in self.keys:
-            if k in metrics and (fresh is None or not k.startswith("train/d_on_") or k in fresh):
+            if k in metrics and (not k.startswith("train/d_on_") or k in fresh):
                 s = phase.setdefault(k, [0.0, 0])
                 s[0] += metrics[k]
                 s[1] += 1

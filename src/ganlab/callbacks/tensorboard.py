@@ -19,9 +19,10 @@ log = logging.getLogger("ganlab")
 
 
 class TensorBoardLogger:
-    def __init__(self, *, log_dir: str, flush_secs: int = 30):
+    def __init__(self, *, log_dir: str, flush_secs: int = 30,
+                 purge_step: int | None = None):  # resume: events at steps >= this are dropped
         self.dir = Path(log_dir)
-        self.writer = SummaryWriter(log_dir=str(self.dir), flush_secs=flush_secs)
+        self.writer = SummaryWriter(log_dir=str(self.dir), flush_secs=flush_secs, purge_step=purge_step)
 
     def scalar(self, name: str, value: float, step: int) -> None:
         self.writer.add_scalar(name, value, step)

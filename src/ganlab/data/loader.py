@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ganlab.errors import ConfigError
+
 
 def _mix(*xs: int) -> int:
     """A stable 63-bit seed from integers (python's hash() of tuples is not stable across runs)."""
@@ -67,7 +69,7 @@ class Batches:
     def __init__(self, dataset: Dataset, *, batch_size: int, seed: int, num_workers: int = 0,
                  pin_memory: bool = False, in_memory: bool = False):
         if len(dataset) < batch_size:
-            raise ValueError(f"dataset has {len(dataset)} samples, fewer than data.batch_size={batch_size}")
+            raise ConfigError(f"dataset has {len(dataset)} samples, fewer than data.batch_size={batch_size}")
         self.batch_size, self.seed = batch_size, seed
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.n = len(dataset)

@@ -14,6 +14,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ganlab.data.seeding import hash_uniforms, sample_generator
+from ganlab.errors import ConfigError
 
 SHAPES = ("circle", "square", "triangle", "cross")
 COLOURS = ("red", "green", "blue")
@@ -33,7 +34,7 @@ class Shapes(Dataset):
 
     def __init__(self, *, size: int = 4096, image_size: int = 32, channels: int = 3, seed: int = 0):
         if channels not in (1, 3):
-            raise ValueError(f"data.channels={channels}: shapes supports 1 or 3")
+            raise ConfigError(f"data.channels={channels}: shapes supports 1 or 3")
         self.size, self.image_size, self.channels, self.seed = size, image_size, channels, seed
         c = (torch.arange(image_size) + 0.5) / image_size * 2 - 1  # pixel centres in [-1, 1]
         self.yy, self.xx = torch.meshgrid(c, c, indexing="ij")
@@ -86,7 +87,7 @@ class Mixture2D(Dataset):
             v = torch.arange(-4.0, 5.0, 2.0)
             self.centers = torch.cartesian_prod(v, v)
         else:
-            raise ValueError(f"data.modes={modes!r}: choose ring8 or grid25")
+            raise ConfigError(f"data.modes={modes!r}: choose ring8 or grid25")
         self.modes, self.size, self.seed = modes, size, seed
         self.std = float(self.STD[modes] if std is None else std)
         self.points, self.mode_ids = self._draw(np.arange(size))  # 100k points: ~10 ms, 800 kB

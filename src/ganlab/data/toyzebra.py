@@ -17,6 +17,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ganlab.data.seeding import mix_seed, sample_generator
+from ganlab.errors import ConfigError
 
 SPLITS = {"train": 0, "test": 1}
 SKY, GRASS = torch.tensor([0.45, 0.65, 0.9]), torch.tensor([0.3, 0.6, 0.25])
@@ -30,7 +31,7 @@ class ToyZebra(Dataset):
 
     def __init__(self, *, size: int = 2048, image_size: int = 32, seed: int = 0, split: str = "train"):
         if split not in SPLITS:
-            raise ValueError(f"split={split!r}: choose train or test")
+            raise ConfigError(f"split={split!r}: choose train or test")
         self.size, self.image_size, self.seed, self.split = size, image_size, seed, split
         c = (torch.arange(image_size) + 0.5) / image_size * 2 - 1  # pixel centres in [-1, 1]
         self.yy, self.xx = torch.meshgrid(c, c, indexing="ij")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import torch
 
+from ganlab import signals
+
 
 class ModeCoverage:
     """2D mixtures (ring8, grid25): modes captured, high-quality fraction, reverse KL
@@ -115,6 +117,7 @@ class FIDKID:
             metric.load_real_state(state)
             return
         for start in range(0, n, self.bs):
+            signals.check()  # a stop request abandons the evaluation (Run.evaluate)
             imgs = torch.stack([dataset[i][key] for i in range(start, min(n, start + self.bs))])
             metric.update_real(imgs.to(run.device))
         save_reference(path, metric.real_state(), {"data": run.cfg.data.name, "split": split, "key": key, "n": n})
@@ -133,6 +136,7 @@ class FIDKID:
             if first:
                 self._reference(run, metric, split, key, data)
             for start in range(0, self.n, self.bs):
+                signals.check()
                 b = min(self.bs, self.n - start)
                 metric.update_fake(step.generate(b, device=run.device, seed=10_000 * run.step + start).float())
             n_fake = self.n
@@ -143,6 +147,7 @@ class FIDKID:
                 self._reference(run, metric, split, key, data)
             n_fake = min(self.n, len(data))
             for start in range(0, n_fake, self.bs):
+                signals.check()
                 a = torch.stack([data[i]["A"] for i in range(start, min(n_fake, start + self.bs))])
                 metric.update_fake(step.translate(a.to(run.device), "AtoB")["out"].float())
         res = metric.compute()

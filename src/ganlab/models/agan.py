@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ganlab.errors import ConfigError
 from ganlab.models.blocks import ConvNormAct, check_divisible
 
 LEVELS = 3  # encoder/decoder blocks: 2^3 = 8x downscale
@@ -52,7 +53,7 @@ class DilatedBottleneck(nn.Module):
         super().__init__()
         dilations = tuple(int(d) for d in dilations)
         if not dilations or min(dilations) < 1:
-            raise ValueError(f"dilations={dilations}: need at least one dilation, all >= 1")
+            raise ConfigError(f"dilations={dilations}: need at least one dilation, all >= 1")
         self.steps = nn.ModuleList(
             ConvNormAct(in_ch=in_ch if i == 0 else out_ch, out_ch=out_ch, dilation=d, norm=norm)
             for i, d in enumerate(dilations))
@@ -115,9 +116,9 @@ class AttentionGenerator(nn.Module):
                  norm: str = "batch"):                  # batch | instance
         super().__init__()
         if norm not in ("batch", "instance"):
-            raise ValueError(f"norm={norm!r}: choose batch or instance")
+            raise ConfigError(f"norm={norm!r}: choose batch or instance")
         if not 0 <= dropout_blocks <= LEVELS:
-            raise ValueError(f"dropout_blocks={dropout_blocks}: must be in 0..{LEVELS}")
+            raise ConfigError(f"dropout_blocks={dropout_blocks}: must be in 0..{LEVELS}")
         enc = [width * 2 ** i for i in range(LEVELS)]   # [w, 2w, 4w]
         self.encoder = nn.ModuleList(
             EncoderBlock(in_ch=c_in, out_ch=c_out, norm=norm, dropout=dropout if i < dropout_blocks else 0.0)

@@ -8,6 +8,8 @@ from collections import OrderedDict
 
 from torch import Tensor, nn
 
+from ganlab.errors import ConfigError
+
 NORMS = ("batch", "instance", "none")
 ACTS = ("relu", "lrelu", "tanh", "sigmoid", "none")
 
@@ -21,7 +23,7 @@ def make_norm(norm: str, ch: int) -> nn.Module | None:
         return nn.InstanceNorm2d(ch, affine=True)
     if norm == "none":
         return None
-    raise ValueError(f"norm={norm!r}: choose one of {', '.join(NORMS)}")
+    raise ConfigError(f"norm={norm!r}: choose one of {', '.join(NORMS)}")
 
 
 def make_act(act: str) -> nn.Module | None:
@@ -35,7 +37,7 @@ def make_act(act: str) -> nn.Module | None:
         return nn.Sigmoid()
     if act == "none":
         return None
-    raise ValueError(f"act={act!r}: choose one of {', '.join(ACTS)}")
+    raise ConfigError(f"act={act!r}: choose one of {', '.join(ACTS)}")
 
 
 class ConvNormAct(nn.Sequential):
@@ -82,5 +84,5 @@ def check_divisible(x: Tensor, factor: int, who: str) -> None:
     """A clear error for an image size the network's down/up-sampling cannot map back."""
     h, w = x.shape[-2:]
     if h % factor or w % factor:
-        raise ValueError(f"{who}: image size {h}x{w} is not divisible by {factor}; "
+        raise ConfigError(f"{who}: image size {h}x{w} is not divisible by {factor}; "
                          f"resize or crop the images to a multiple of {factor}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ganlab.errors import ConfigError
 from ganlab.models.blocks import ConvNormAct, ResidualBlock, check_divisible, make_norm
 from ganlab.models.init import dcgan_init
 
@@ -27,7 +28,7 @@ class ResnetGenerator(nn.Module):
                  norm: str = "instance"):       # instance | batch | none
         super().__init__()
         if n_blocks < 0:
-            raise ValueError(f"n_blocks={n_blocks}: must be >= 0")
+            raise ConfigError(f"n_blocks={n_blocks}: must be >= 0")
         w = width
         layers: list[nn.Module] = [
             ConvNormAct(in_ch=channels, out_ch=w, kernel=7, padding_mode="reflect", norm=norm),

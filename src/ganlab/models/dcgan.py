@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganlab.errors import ConfigError
 from ganlab.models.init import apply_init
 
 NORMS = ("batch", "none", "layer", "spectral")
@@ -22,13 +23,13 @@ NORMS = ("batch", "none", "layer", "spectral")
 def num_doublings(image_size: int) -> int:
     """How many x2 steps lead from the 4x4 base map to `image_size`."""
     if not isinstance(image_size, int) or image_size < 16 or image_size & (image_size - 1):
-        raise ValueError(f"image_size={image_size!r}: must be a power of two >= 16 (16, 32, 64, 128, ...)")
+        raise ConfigError(f"image_size={image_size!r}: must be a power of two >= 16 (16, 32, 64, 128, ...)")
     return image_size.bit_length() - 3
 
 
 def check_norm(norm: str) -> str:
     if norm not in NORMS:
-        raise ValueError(f"norm={norm!r}: choose one of {', '.join(NORMS)}")
+        raise ConfigError(f"norm={norm!r}: choose one of {', '.join(NORMS)}")
     return norm
 
 
@@ -49,7 +50,7 @@ def pack_samples(x: Tensor, pack: int) -> Tensor:
     """PacGAN (Lin et al. 2018): consecutive groups of `pack` samples become one sample, stacked
     along dim 1: (B, F, ...) -> (B // pack, pack * F, ...)."""
     if x.shape[0] % pack:
-        raise ValueError(f"batch of {x.shape[0]} samples is not divisible by pack={pack}")
+        raise ConfigError(f"batch of {x.shape[0]} samples is not divisible by pack={pack}")
     return x.reshape(x.shape[0] // pack, pack * x.shape[1], *x.shape[2:])
 
 
@@ -137,7 +138,7 @@ class Discriminator(nn.Module):
                  init: str = "dcgan"):          # "dcgan": N(0, 0.02) weights; "default": PyTorch's
         super().__init__()
         if pack < 1:
-            raise ValueError(f"pack={pack}: must be >= 1")
+            raise ConfigError(f"pack={pack}: must be >= 1")
         self.image_size, self.num_classes, self.pack = image_size, num_classes, pack
         n = num_doublings(image_size)
         widths = [width * 2 ** i for i in range(n)]
@@ -156,7 +157,7 @@ class Discriminator(nn.Module):
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         if tuple(x.shape[-2:]) != (self.image_size, self.image_size):
-            raise ValueError(f"D built for {self.image_size}x{self.image_size} images, got {tuple(x.shape)}")
+            raise ConfigError(f"D built for {self.image_size}x{self.image_size} images, got {tuple(x.shape)}")
         if self.num_classes:
             maps = one_hot(y, self.num_classes, x)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
             x = torch.cat([x, maps], dim=1)

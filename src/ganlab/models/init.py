@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ganlab.errors import ConfigError
+
 INITS = ("dcgan", "default")
 
 _WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
@@ -33,5 +35,5 @@ def dcgan_init(module: nn.Module) -> nn.Module:
 def apply_init(module: nn.Module, init: str) -> nn.Module:
     """`init="dcgan"` -> dcgan_init; `"default"` keeps PyTorch's own initialisation."""
     if init not in INITS:
-        raise ValueError(f"init={init!r}: choose one of {', '.join(INITS)}")
+        raise ConfigError(f"init={init!r}: choose one of {', '.join(INITS)}")
     return dcgan_init(module) if init == "dcgan" else module

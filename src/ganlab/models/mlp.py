@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ganlab.errors import ConfigError
 from ganlab.models.dcgan import (
     MinibatchStd,
     check_norm,
@@ -21,7 +22,7 @@ from ganlab.models.dcgan import (
 
 def _check_depth(depth: int) -> int:
     if depth < 1:
-        raise ValueError(f"depth={depth}: need at least one hidden layer")
+        raise ConfigError(f"depth={depth}: need at least one hidden layer")
     return depth
 
 
@@ -70,7 +71,7 @@ class Discriminator(nn.Module):
         super().__init__()
         self.scale = scale
         if pack < 1:
-            raise ValueError(f"pack={pack}: must be >= 1")
+            raise ConfigError(f"pack={pack}: must be >= 1")
         self.num_classes, self.pack = num_classes, pack
         check_norm(norm)
         layers: list[nn.Module] = []

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from torch import Tensor, nn
 
+from ganlab.errors import ConfigError
 from ganlab.models.blocks import ConvNormAct
 from ganlab.models.init import dcgan_init
 
@@ -25,7 +26,7 @@ class PatchDiscriminator(nn.Module):
                  norm: str = "instance"):       # instance | batch | none (none: a strictly local D)
         super().__init__()
         if n_layers < 1:
-            raise ValueError(f"n_layers={n_layers}: must be >= 1")
+            raise ConfigError(f"n_layers={n_layers}: must be >= 1")
         mults = [min(2 ** i, MAX_MULT) for i in range(n_layers + 1)]
         layers: list[nn.Module] = [ConvNormAct(in_ch=channels, out_ch=width, kernel=4, stride=2, padding=1,
                                                norm="none", act="lrelu")]

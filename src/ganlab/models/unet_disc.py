@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganlab.errors import ConfigError
 from ganlab.models.blocks import check_divisible, make_norm
 from ganlab.models.dcgan import spectral_norm_all
 
@@ -83,9 +84,9 @@ class UNetDiscriminator(nn.Module):
                  cutmix_prob: float = 0.0):     # read by the step: chance of CutMix regularisation per D step
         super().__init__()
         if depth < 1:
-            raise ValueError(f"depth={depth}: must be >= 1")
+            raise ConfigError(f"depth={depth}: must be >= 1")
         if not 0.0 <= cutmix_prob <= 1.0:
-            raise ValueError(f"cutmix_prob={cutmix_prob}: must be in [0, 1]")
+            raise ConfigError(f"cutmix_prob={cutmix_prob}: must be in [0, 1]")
         self.depth, self.cutmix_prob = depth, float(cutmix_prob)
         ws = [width * min(2 ** i, MAX_MULT) for i in range(depth)]
         self.encoder = nn.ModuleList(DownBlock(in_ch=c_in, out_ch=c_out, norm=norm, preact=i > 0)

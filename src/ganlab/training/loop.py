@@ -1,52 +1,42 @@
-"""The training loop: reads top to bottom. Phases, bookkeeping and I/O live in run.py."""
+"""The training loop: reads top to bottom. Phases, bookkeeping and I/O live in run.py; what a
+run is built from, and a resume, in prepare.py."""
 
 from __future__ import annotations
 
 import logging
-import signal
-from pathlib import Path
+import traceback
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig
 
+from ganlab import signals
 from ganlab.data.loader import Position
-from ganlab.training import checkpoint as ckpt_io
-from ganlab.training.build import build
+from ganlab.errors import GanlabError, NonFiniteError
+from ganlab.files import remove_stale_temps
 from ganlab.training.d_inputs import StepContext
-from ganlab.training.run import NonFiniteLoss, Run
-from ganlab.training.runtime import pick_device, seed_everything, to_device
+from ganlab.training.run import Run
+from ganlab.training.run_dir import RunDirLock
+from ganlab.training.runtime import to_device
 
 log = logging.getLogger("ganlab")
 
 
-def train(cfg: DictConfig, run_dir: Path, *, resume_from: Path | None = None) -> dict:
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    device = pick_device(cfg.trainer.device)
-    seed_everything(cfg.seed, deterministic=cfg.trainer.deterministic)
-    parts = build(cfg, device)
-    callbacks = {}
-    for name, node in (cfg.get("callbacks") or {}).items():
-        if node is None:
-            continue
-        if "_target_" not in node:  # e.g. a preset tunes a callback that the command line removed
-            raise ValueError(f"callbacks.{name} has settings but no _target_: add callbacks={name} "
-                             f"back or drop the callbacks.{name}.* overrides")
-        callbacks[name] = instantiate(node)
-    logger = instantiate(cfg.logger, log_dir=str(run_dir / "tb")) if cfg.get("logger") else None
-    run = Run(cfg=cfg, run_dir=run_dir, device=device, parts=parts, callbacks=callbacks, logger=logger)
-    if resume_from is not None:
-        run.load_state_dict(ckpt_io.load(resume_from, map_location=device))
-        log.info("resumed from %s at step %d", resume_from, run.step)
+def train(run: Run) -> dict:
+    """Train `run` (from prepare_run) in its directory, which exists by now. Returns the summary
+    (also written to summary.json): status ok, interrupted (a stop request or
+    trainer.stop_at_step; resumable) or failed (non-finite values; the error says where)."""
+    cfg = run.cfg
+    _open_run_dir(run)
     n_critic, stop_at = cfg.schedule.n_critic, cfg.trainer.get("stop_at_step")
-    previous = _stop_on_signals(run)     # SIGTERM / Ctrl-C: finish the step, save, stop
-
     status, error = "ok", None
-    run.emit("on_train_start")
     try:
+        run.emit("on_train_start")
+        if run.pending_eval:  # the evaluation a stop request abandoned, before going on
+            run.evaluate()
+            run.write_requested_checkpoints()
+        run.stop_reason = signals.requested()
         while run.step < run.total_steps and not run.stop_reason:
             for batch in run.batches.epoch(run.pos):
-                batch = to_device(batch, device, channels_last=cfg.trainer.get("channels_last", False))
+                batch = to_device(batch, run.device, channels_last=cfg.trainer.get("channels_last", False))
                 run.step_obj.ctx = StepContext(step=run.step, epoch=run.epoch)
                 metrics = run.phase("D", run.step_obj.d_step, batch)
                 g_turn = (run.step + 1) % n_critic == 0  # one G update per n_critic D updates
@@ -57,38 +47,65 @@ def train(cfg: DictConfig, run_dir: Path, *, resume_from: Path | None = None) ->
                     run.schedulers["G"].step()
                 run.step += 1
                 run.pos.batch += 1
-                run.step_end(metrics)                   # logging, eval, checkpoints (callbacks)
-                if run.step == stop_at:
-                    run.stop_reason = f"trainer.stop_at_step={stop_at}"
+                run.step_end(metrics)                   # logging, eval, then this step's checkpoints
+                run.stop_reason = signals.requested() or (f"trainer.stop_at_step={stop_at}"
+                                                          if run.step == stop_at else None)
                 if run.step >= run.total_steps or run.stop_reason:
                     break
             else:
                 run.pos = Position(epoch=run.epoch + 1, batch=0)
         if run.step < run.total_steps:
             status = "interrupted"
-            log.warning("stopped at step %d (%s): resume with resume=%s", run.step, run.stop_reason, run_dir)
-    except NonFiniteLoss as e:
+            log.warning("stopped at step %d (%s): continue with `ganlab train resume=%s`", run.step,
+                        run.stop_reason, run.dir)
+    except NonFiniteError as e:
         status, error = "failed", str(e)
-        log.error("stopping: %s. The last good checkpoint is kept.", e)
-    except Exception as e:  # a bug or a broken input mid-run: record it, keep the checkpoints
-        run.write_summary("failed", error=f"{type(e).__name__}: {e}")
+        log.error("stopping: %s. %s", e, _kept_checkpoint(run))
+    except BaseException as e:  # bad data mid-run, a bug, a second Ctrl-C: record it, keep the dir
+        _fail(run, e)
         raise
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     run.emit("on_train_end", status)
-    if logger is not None:
-        logger.close()
-    return run.write_summary(status, error=error)
+    run.write_requested_checkpoints()
+    summary = run.write_summary(status, error=error)
+    _close(run)
+    return summary
 
 
-def _stop_on_signals(run: Run) -> dict:
-    """First SIGTERM/SIGINT asks the loop to stop at the end of the current step (state stays
-    consistent for an exact resume); a second Ctrl-C interrupts at once."""
+def _open_run_dir(run: Run) -> None:
+    run.dir.mkdir(parents=True, exist_ok=True)  # Hydra made it already; direct callers may not have
+    if run.lock is None:
+        run.lock = RunDirLock(run.dir).acquire()
+    if run.cfg.get("resume"):  # said again now that train.log is open
+        log.info("resumed %s from %s at step %d", run.dir, run.resumed_from or "nothing (no checkpoint yet)", run.step)
+    for stale in remove_stale_temps(run.ckpt_dir) + remove_stale_temps(run.dir):
+        log.info("removed %s, left by a write that was cut off", stale)
+    if run.cfg.get("logger"):
+        # a resumed run re-logs the steps after its checkpoint: drop what the stopped run logged there
+        purge = run.step + 1 if run.resumed_from is not None else None
+        run.logger = instantiate(run.cfg.logger, log_dir=str(run.dir / "tb"), purge_step=purge)
 
-    def request(signum, frame):
-        if run.stop_reason and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        run.stop_reason = signal.Signals(signum).name
 
-    return {sig: signal.signal(sig, request) for sig in (signal.SIGTERM, signal.SIGINT)}
+def _kept_checkpoint(run: Run) -> str:
+    last = run.ckpt_dir / "last.pt"
+    return f"The last good checkpoint is kept: {last}" if last.is_file() else "No checkpoint was written."
+
+
+def _fail(run: Run, e: BaseException) -> None:
+    interrupted = isinstance(e, KeyboardInterrupt)
+    if isinstance(e, GanlabError):
+        log.error("%s", e)
+    elif not interrupted:
+        log.error("run failed:\n%s", "".join(traceback.format_exception(e)))
+    try:
+        run.write_summary("interrupted" if interrupted else "failed", error=f"{type(e).__name__}: {e}")
+    finally:
+        _close(run)
+
+
+def _close(run: Run) -> None:
+    if run.logger is not None:
+        run.logger.close()
+        run.logger = None
+    if run.lock is not None:
+        run.lock.release()
+        run.lock = None

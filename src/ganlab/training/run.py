@@ -1,13 +1,14 @@
-"""A run's state and bookkeeping: phases, checkpoint state, evaluation, summary.json.
+"""A run's state and bookkeeping: phases, evaluation, checkpoints, summary.json.
 
-The loop itself (training/loop.py) stays short by leaning on this."""
+The loop itself (training/loop.py) stays short by leaning on this. One training step ends in
+`step_end`: logging callbacks, then evaluation (when due), then the checkpoints callbacks asked
+for are written — so a checkpoint holds the state after EVERYTHING its step did, and a run
+resumed from it ends with the same record as one never stopped."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
 import time
 from pathlib import Path
 
@@ -15,7 +16,10 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
+from ganlab import signals
 from ganlab.data.loader import Position
+from ganlab.errors import NonFiniteError
+from ganlab.files import atomic_write_json
 from ganlab.training import checkpoint as ckpt_io
 from ganlab.training.build import Parts
 from ganlab.training.runtime import Precision
@@ -23,30 +27,33 @@ from ganlab.training.runtime import Precision
 log = logging.getLogger("ganlab")
 
 
-class NonFiniteLoss(RuntimeError):
-    pass
-
-
 class Run:
     def __init__(self, *, cfg: DictConfig, run_dir: Path, device: torch.device, parts: Parts,
-                 callbacks: dict, logger, console: Console | None = None):
+                 callbacks: dict, console: Console | None = None):
         self.cfg, self.dir, self.device = cfg, Path(run_dir), device
         self.step_obj, self.batches = parts.step_obj, parts.batches
         self.optimizers, self.schedulers = parts.optimizers, parts.schedulers
         self.total_steps, self.evaluators = parts.total_steps, parts.evaluators
-        self.callbacks, self.logger = callbacks, logger
+        self.callbacks = callbacks
+        self.logger = None  # attached once the run directory exists (training/loop.py)
         self.console = console or Console()
         self.precision = Precision(cfg.trainer.precision, device)
         self.scalers = {p: Precision(cfg.trainer.precision, device).scaler for p in ("D", "G")}
         self.step, self.pos = 0, Position()
         self.stop_reason: str | None = None
         self.events: list[dict] = []
-        self.last_metrics: dict[str, float] = {}
-        self.latest: dict[str, torch.Tensor] = {}
+        self.last_metrics: dict[str, float] = {}   # the newest logged / evaluated value of each metric
+        self.latest: dict[str, torch.Tensor | float] = {}  # the newest value of each training stat
+        self.fresh: set[str] = set()               # the stats the step that just ran produced
         self.protocols: dict[str, dict] = {}
-        self.elapsed_before = 0.0  # wall time of earlier sessions of this run (resume)
+        self.pending_eval = False   # an evaluation abandoned by a stop request: redone on resume
+        self.save_requests: list[str] = []         # checkpoint file names to write at the end of this step
+        self.elapsed_before = 0.0   # wall time of earlier sessions of this run (resume)
+        self.resumed_from: Path | None = None
+        self.lock = None
         self.t0 = time.time()
         self.log_every = cfg.trainer.log_every
+        self.check_every = cfg.trainer.get("check_finite_every", 1)
 
     @property
     def epoch(self) -> int:
@@ -55,6 +62,10 @@ class Run:
     @property
     def wall_time(self) -> float:
         return self.elapsed_before + time.time() - self.t0
+
+    @property
+    def ckpt_dir(self) -> Path:
+        return self.dir / "checkpoints"
 
     # -- one phase: the only place that touches grads, precision and optimizers --------------
     def phase(self, name: str, fn, batch) -> dict:
@@ -66,9 +77,6 @@ class Run:
         with self.precision.autocast():
             out = fn(batch)
         loss = out.pop("loss")
-        if not torch.isfinite(loss.detach()).all():
-            raise NonFiniteLoss(f"phase {name}: loss is {loss.item()} at step {self.step} "
-                                f"({', '.join(f'{k}={float(v):.4g}' for k, v in out.items())})")
         scaler.scale(loss).backward()
         if (self.step + 1) % self.log_every == 0 or self.step + 1 == self.total_steps:  # a logged step
             scaler.unscale_(opt)
@@ -78,7 +86,31 @@ class Run:
         scaler.step(opt)
         scaler.update()
         self.step_obj.after_phase(name)
+        if self.check_every and (self.step + 1) % self.check_every == 0:
+            self._check_finite(name, loss, mods, opt, out)
         return out
+
+    @torch.no_grad()
+    def _check_finite(self, phase: str, loss, mods, opt, stats: dict) -> None:
+        """One reduction over the loss, the phase's parameters, buffers and optimizer state (NaN
+        and Inf survive a float64 sum, large finite values do not overflow it): one device sync
+        per phase. Only on failure is the culprit looked for, by name."""
+        tensors = [loss.detach()]
+        for m in mods:
+            tensors += [t for t in (*m.parameters(), *m.buffers()) if t.is_floating_point()]
+        tensors += [v for st in opt.state.values() for v in st.values()
+                    if isinstance(v, torch.Tensor) and v.is_floating_point()]
+        if math.isfinite(float(torch.stack([t.sum(dtype=torch.float64) for t in tensors]).sum())):
+            return
+        step = self.step + 1
+        if not math.isfinite(float(loss)):
+            detail = f"loss is {float(loss)} ({', '.join(f'{k}={float(v):.4g}' for k, v in stats.items())})"
+        else:
+            names = {id(m): k for k, m in self.step_obj.modules().items()}
+            bad = ckpt_io.nonfinite({names.get(id(m), "module"): m.state_dict() for m in mods})
+            bad += ckpt_io.nonfinite({f"optimizer {phase}": opt.state_dict()["state"]})
+            detail = f"non-finite values after the optimizer step in {', '.join(bad[:5])}"
+        raise NonFiniteError(f"phase {phase} at step {step}: {detail}")
 
     # -- callbacks ------------------------------------------------------------------------
     def emit(self, hook: str, *args) -> None:
@@ -94,11 +126,13 @@ class Run:
             self.logger.text(f"events/{kind}", f"step {self.step}: {message}", self.step)
 
     def step_end(self, metrics: dict) -> None:
-        # keep the newest value of each stat as a tensor (no device sync); with n_critic > 1 the
-        # G stats of the last G step are logged alongside the current D stats
+        """Logging callbacks, evaluation when due, then the checkpoints asked for this step."""
+        # keep the newest value of each stat (no device sync); with n_critic > 1 the G stats of
+        # the last G step are logged alongside the current D stats
         if "train/d_real" in metrics:  # a D step ran: sources D did not see this step are not stale-logged
             for k in [k for k in self.latest if k.startswith("train/d_on_")]:
                 del self.latest[k]
+        self.fresh = set(metrics)
         self.latest.update(metrics)
         logged = {}
         if self.step % self.log_every == 0 or self.step == self.total_steps:
@@ -108,6 +142,7 @@ class Run:
         every = self.cfg.trainer.eval_every
         if self.evaluators and ((every and self.step % every == 0) or self.step == self.total_steps):
             self.evaluate()
+        self.write_requested_checkpoints()
 
     def isolated_rng(self):
         """Evaluation, sample grids and checks run inside this: whatever random numbers they draw
@@ -118,17 +153,42 @@ class Run:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        metrics = {}
-        with self.isolated_rng():
-            for name, ev in self.evaluators.items():
-                metrics.update(ev(self))
-                if getattr(ev, "protocol", None):
-                    self.protocols[name] = ev.protocol
+        """All evaluators, then on_eval_end. A stop request abandons an evaluation in progress
+        (a full FID can outlast a cluster's grace period): nothing of it is recorded, the
+        checkpoint says so, and the resumed run redoes it first."""
+        metrics, protocols = {}, {}
+        try:
+            with self.isolated_rng():
+                for name, ev in self.evaluators.items():
+                    signals.check()
+                    metrics.update(ev(self))
+                    if getattr(ev, "protocol", None):
+                        protocols[name] = ev.protocol
+        except signals.Interrupted:
+            self.pending_eval = True
+            log.warning("evaluation at step %d abandoned (%s): it runs again when the run resumes",
+                        self.step, signals.requested())
+            return {}
+        self.pending_eval = False
+        self.protocols.update(protocols)
         self.last_metrics.update(metrics)
         self.emit("on_eval_end", metrics)
         return metrics
 
-    # -- checkpoint state -----------------------------------------------------------------
+    # -- checkpoints ----------------------------------------------------------------------
+    def request_checkpoint(self, name: str) -> None:
+        """Ask for checkpoints/<name> to be written at the end of this step (after everything)."""
+        if name not in self.save_requests:
+            self.save_requests.append(name)
+
+    def write_requested_checkpoints(self) -> None:
+        if not self.save_requests:
+            return
+        names = sorted(self.save_requests, key=lambda n: n != "last.pt")  # last.pt first: it rotates
+        self.save_requests = []
+        paths = [self.ckpt_dir / n for n in names]
+        ckpt_io.write(self.state_dict(), paths, previous=self.ckpt_dir / "previous.pt" if names[0] == "last.pt" else None)
+
     def state_dict(self) -> dict:
         return {
             "config": OmegaConf.to_container(self.cfg, resolve=True),
@@ -142,6 +202,9 @@ class Run:
             "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
             "callbacks": {k: cb.state_dict() for k, cb in self.callbacks.items()},
             "last_metrics": dict(self.last_metrics),
+            "latest": {k: float(v) for k, v in self.latest.items()},
+            "protocols": self.protocols,
+            "pending_eval": self.pending_eval,
             "events": list(self.events),
             "rng": ckpt_io.rng_state(),
         }
@@ -160,11 +223,11 @@ class Run:
             if k in state["callbacks"]:
                 cb.load_state_dict(state["callbacks"][k])
         self.last_metrics = dict(state["last_metrics"])
+        self.latest = dict(state.get("latest", {}))
+        self.protocols = dict(state.get("protocols", {}))
+        self.pending_eval = bool(state.get("pending_eval", False))
         self.events = list(state["events"])
         ckpt_io.set_rng_state(state["rng"])
-
-    def save(self, path: Path) -> None:
-        ckpt_io.save_atomic(self.state_dict(), path)
 
     # -- the machine-readable result ------------------------------------------------------
     def write_summary(self, status: str, *, error: str | None = None) -> dict:
@@ -189,7 +252,5 @@ class Run:
                 summary.update(cb.summary())
         if error:
             summary["error"] = error
-        tmp = self.dir / ".summary.json.tmp"
-        tmp.write_text(json.dumps(summary, indent=2) + "\n")
-        os.replace(tmp, self.dir / "summary.json")
+        atomic_write_json(self.dir / "summary.json", summary)
         return summary

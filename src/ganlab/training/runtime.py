@@ -9,6 +9,8 @@ import random
 import numpy as np
 import torch
 
+from ganlab.errors import ConfigError
+
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -16,9 +18,9 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("trainer.device=cuda but no CUDA device is visible; use trainer.device=cpu or auto")
+        raise ConfigError("trainer.device=cuda but no CUDA device is visible; use trainer.device=cpu or auto")
     if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        raise ValueError(f"trainer.device={name!r}: choose auto, cpu or cuda")
+        raise ConfigError(f"trainer.device={name!r}: choose auto, cpu or cuda")
     return torch.device(name)
 
 
@@ -38,7 +40,7 @@ class Precision:
     def __init__(self, precision: str | int, device: torch.device):
         precision = str(precision)
         if precision not in ("32", "bf16", "fp16"):
-            raise ValueError(f"trainer.precision={precision!r}: choose 32, bf16 or fp16")
+            raise ConfigError(f"trainer.precision={precision!r}: choose 32, bf16 or fp16")
         self.device = device
         self.dtype = _DTYPES.get(precision)
         # fp16 needs loss scaling against underflow; bf16 has fp32's range and does not

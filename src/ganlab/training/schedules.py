@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ganlab.errors import ConfigError
+
 
 def lr_lambda(policy: str, *, total_steps: int, decay_start: float = 0.5) -> Callable[[int], float]:
     """constant: 1 throughout. linear_decay: 1 until `decay_start` (a fraction of training, e.g.
@@ -14,4 +16,4 @@ def lr_lambda(policy: str, *, total_steps: int, decay_start: float = 0.5) -> Cal
         start = int(decay_start * total_steps)
         span = max(1, total_steps - start)
         return lambda step: 1.0 if step < start else max(0.0, 1.0 - (step - start) / span)
-    raise ValueError(f"schedule.lr_policy={policy!r}: choose constant or linear_decay")
+    raise ConfigError(f"schedule.lr_policy={policy!r}: choose constant or linear_decay")

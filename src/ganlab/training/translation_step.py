@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganlab.errors import ConfigError
 from ganlab.training.d_inputs import DInputs, StepContext
 from ganlab.training.image_pool import ImagePool
 from ganlab.training.noise_step import FirstOutput, d_accuracy, d_outputs, per_source
@@ -138,7 +139,7 @@ class TranslationStep:
     def translate(self, x: Tensor, direction: str = "AtoB") -> dict[str, Tensor]:
         G = {"AtoB": self.G_AB, "BtoA": self.G_BA}.get(direction)
         if G is None:
-            raise ValueError(f"direction={direction!r}: choose AtoB or BtoA")
+            raise ConfigError(f"direction={direction!r}: choose AtoB or BtoA")
         was = G.training
         G.eval()
         out = G(x)

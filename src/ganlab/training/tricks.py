@@ -12,6 +12,7 @@ import math
 import torch
 from torch import Tensor
 
+from ganlab.errors import ConfigError
 from ganlab.training.d_inputs import INJECTED, NOISY_REAL, DInputs, StepContext
 
 SIDES = ("real", "fake", "both")
@@ -19,7 +20,7 @@ SIDES = ("real", "fake", "both")
 
 def _check_side(apply_to: str) -> str:
     if apply_to not in SIDES:
-        raise ValueError(f"apply_to={apply_to!r}: choose real, fake or both")
+        raise ConfigError(f"apply_to={apply_to!r}: choose real, fake or both")
     return apply_to
 
 
@@ -63,7 +64,7 @@ class InstanceNoise:
     def __init__(self, *, sigma: float = 0.1, anneal_steps: int = 0, schedule: str = "linear",
                  apply_to: str = "both"):
         if schedule not in ("linear", "exp"):
-            raise ValueError(f"schedule={schedule!r}: choose linear or exp")
+            raise ConfigError(f"schedule={schedule!r}: choose linear or exp")
         self.sigma, self.anneal, self.schedule = sigma, anneal_steps, schedule
         self.apply_to = _check_side(apply_to)
 
@@ -92,7 +93,7 @@ class _Switch:
 
     def __init__(self, switch_epoch: int | None, switch_step: int | None):
         if switch_epoch is None and switch_step is None:
-            raise ValueError("set switch_epoch or switch_step")
+            raise ConfigError("set switch_epoch or switch_step")
         self.switch_epoch, self.switch_step = switch_epoch, switch_step
 
     def active(self, ctx: StepContext) -> bool:
@@ -113,7 +114,7 @@ class PerfectG(_Switch):
                  sigma: float = 0.1, noise_on: str = "fakes"):
         super().__init__(switch_epoch, switch_step)
         if noise_on not in ("fakes", "all"):
-            raise ValueError(f"noise_on={noise_on!r}: choose fakes or all")
+            raise ConfigError(f"noise_on={noise_on!r}: choose fakes or all")
         self.sigma, self.noise_on = sigma, noise_on
 
     def __call__(self, inp: DInputs, ctx: StepContext, *, step=None) -> DInputs:

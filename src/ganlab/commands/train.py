@@ -1,0 +1,199 @@
+"""`ganlab train [overrides]`: Hydra composes the config; a single run is checked and built
+BEFORE Hydra creates its directory (bad input leaves nothing behind); a job of a sweep that
+fails is recorded in its own directory (summary.json status failed) and the sweep goes on.
+
+Exit codes: 0 finished; 1 internal error (traceback) or a run that failed (non-finite values);
+2 bad input (one line naming what to fix); 3 stopped at trainer.stop_at_step (resumable);
+128 + N stopped by signal N (143 SIGTERM, 130 Ctrl-C; resumable). A sweep exits 1 if any job
+failed, after a table of every job's status."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from rich.console import Console
+
+from ganlab import signals
+from ganlab.config import CONF_DIR
+from ganlab.errors import GanlabError, UsageError
+from ganlab.files import atomic_write_json
+from ganlab.training.run_dir import resume_target, saved_overrides
+
+log = logging.getLogger("ganlab")
+err = Console(stderr=True, soft_wrap=True)  # long paths stay on one line
+STOPPED_AT_STEP = 3
+
+_prepared = {}   # a single run's Run, built in on_run_start and picked up by train_task
+_sweep = {}      # the sweep directory and start time, for the closing status table
+
+
+def short_name(text: str, limit: int = 120) -> str:
+    """Run dir names from overrides: one directory level (a `/` of `model/discriminator=unet`
+    becomes `.`), cut to a length file systems accept (a hash keeps them unique)."""
+    text = text.replace("/", ".")
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 9]}_{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+
+
+OmegaConf.register_new_resolver("short", short_name, replace=True)
+
+
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def with_resume(args: list[str]) -> list[str]:
+    """A resumed run re-composes its original overrides, then the new ones (e.g. a larger
+    trainer.max_steps), and runs in its original directory."""
+    resume = [a.split("=", 1)[1] for a in args if _key(a) == "resume"]
+    if not resume:
+        return args
+    if {"-m", "--multirun"} & set(args):
+        raise UsageError("resume= continues one run: it cannot be combined with -m")
+    run_dir, _ = resume_target(resume[-1])
+    new_keys = {_key(a) for a in args}
+    kept = [o for o in saved_overrides(run_dir) if _key(o) not in new_keys and _key(o) not in ("resume", "hydra.run.dir")]
+    return kept + args + [f"hydra.run.dir={run_dir}"]
+
+
+def main(args: list[str]) -> None:
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # errors come back here: one line for bad input, else a traceback
+    try:
+        sys.argv = ["ganlab train", *with_resume(args)]
+        hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(train_task)()
+    except GanlabError as e:
+        err.print(f"[red]error:[/] {e}", highlight=False)
+        sys.exit(e.exit_code)
+    except (HydraException, OmegaConfBaseException) as e:  # an unknown option, a malformed override
+        err.print(f"[red]error:[/] {one_line(str(e))}", highlight=False)
+        sys.exit(2)
+    if _sweep:
+        _report_sweep()
+
+
+def one_line(text: str) -> str:
+    """Hydra's messages on one line: its list of available options becomes comma-separated."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    out = lines[0].strip() if lines else ""
+    for prev, ln in zip(lines, lines[1:]):
+        sep = ", " if ln.startswith("\t") and prev.startswith("\t") else " "
+        out += sep + ln.strip()
+    return out
+
+
+class PrepareBeforeRunDir(Callback):
+    """Hydra callback (conf/config.yaml `hydra.callbacks`): a single run is validated, built and
+    (on resume) loaded before Hydra creates or touches its directory; a sweep's start is noted."""
+
+    def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        from ganlab.training.prepare import prepare_run
+
+        run_dir = Path(config.hydra.run.dir)
+        task_cfg = OmegaConf.masked_copy(config, [k for k in config if k != "hydra"])
+        # Hydra turns a callback's exception into a warning and goes on to create the run
+        # directory: report here and leave (SystemExit passes through its handler)
+        try:
+            _prepared["run"] = prepare_run(task_cfg, run_dir, checkpoint=_checkpoint_of(task_cfg))
+        except GanlabError as e:
+            err.print(f"[red]error:[/] {e}", highlight=False)
+            sys.exit(e.exit_code)
+        except signals.Interrupted:
+            err.print(f"stopped by {signals.requested()} before the run started: nothing was created")
+            sys.exit(signals.exit_code())
+        except Exception:
+            traceback.print_exc()
+            sys.exit(1)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        _sweep.update(dir=Path(config.hydra.sweep.dir), start=time.time())
+
+
+def _checkpoint_of(cfg: DictConfig) -> Path | None:
+    return resume_target(cfg.resume)[1] if cfg.get("resume") else None
+
+
+def train_task(cfg: DictConfig) -> float | None:
+    """One run. Kept undecorated at module level so launchers that ship it to worker processes
+    (joblib, submitit) pickle it by reference. Returns the monitored value (Optuna reads it)."""
+    from ganlab.training.loop import train
+    from ganlab.training.prepare import prepare_run
+
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    sweep_job = HydraConfig.get().mode.name == "MULTIRUN"
+    run = None
+    try:
+        run = _prepared.pop("run", None) or prepare_run(cfg, run_dir, checkpoint=_checkpoint_of(cfg))
+        summary = train(run)
+    except Exception as e:
+        if run is None:  # failed before the run could write its own record (a sweep job's bad input)
+            record_failure(run_dir, e)
+        if sweep_job:  # the sweep goes on; its closing table lists this job
+            log.error("job failed: %s", e if isinstance(e, GanlabError) else traceback.format_exc())
+            return None
+        if isinstance(e, GanlabError):
+            err.print(f"[red]error:[/] {e}", highlight=False)
+            sys.exit(e.exit_code)
+        raise
+    _print_result(run_dir, summary)
+    if not sweep_job:
+        _exit_for(summary)
+    return summary["best"]["value"] if summary["best"] else None
+
+
+def record_failure(run_dir: Path, e: BaseException) -> None:
+    """summary.json for a run that failed before it could write its own (sweep jobs: bad input)."""
+    atomic_write_json(run_dir / "summary.json", {"status": "failed", "step": 0, "metrics": {}, "best": None,
+                                                 "events": [], "error": f"{type(e).__name__}: {e}",
+                                                 "run_dir": str(run_dir)})
+
+
+def _print_result(run_dir: Path, summary: dict) -> None:
+    print(f"run dir: {run_dir}")
+    shown = {k: v for k, v in summary["metrics"].items() if k.startswith("val/") or k in ("train/loss_d", "train/loss_g")}
+    if shown:
+        print("final: " + "  ".join(f"{k}={v:.4g}" for k, v in shown.items()))
+    if summary["best"]:
+        b = summary["best"]
+        print(f"best {b['monitor']}={b['value']:.4g} at step {b['step']}: {run_dir}/checkpoints/best.pt")
+
+
+def _exit_for(summary: dict) -> None:
+    if summary["status"] == "failed":
+        err.print(f"[red]run failed:[/] {summary.get('error')}", highlight=False)
+        sys.exit(1)
+    if summary["status"] == "interrupted":
+        sys.exit(signals.exit_code() if signals.requested() else STOPPED_AT_STEP)
+
+
+def _report_sweep() -> None:
+    """Every job of the sweep that just ran, with its status; exit 1 if any failed."""
+    jobs = []
+    for s in sorted(_sweep["dir"].rglob("summary.json")):
+        if s.stat().st_mtime >= _sweep["start"] - 1:
+            try:
+                jobs.append((s.parent, json.loads(s.read_text())))
+            except ValueError:
+                jobs.append((s.parent, {"status": "unreadable summary"}))
+    failed = [j for j in jobs if j[1].get("status") != "ok"]
+    print(f"sweep: {len(jobs)} jobs, {len(jobs) - len(failed)} ok, {len(failed)} not ok ({_sweep['dir']})")
+    for path, s in jobs:
+        line = f"  {s.get('status', '?'):<12} {path.name}"
+        print(line + (f"  {s['error']}" if s.get("error") else ""))
+    if signals.requested():
+        sys.exit(signals.exit_code())
+    if failed:
+        sys.exit(1)

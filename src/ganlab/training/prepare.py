@@ -1,0 +1,83 @@
+"""Everything a run needs before its directory is touched: the config checked (schema; for a
+resume, the stored overrides' targets and what may change), the parts built, the callbacks, and
+a resumed run's state loaded. Bad input fails here, before anything is created or changed."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from ganlab import signals
+from ganlab.config.schema import validate
+from ganlab.config.trusted import check_targets
+from ganlab.errors import CheckpointError, ConfigError, UsageError
+from ganlab.training import checkpoint as ckpt_io
+from ganlab.training.build import build, build_node
+from ganlab.training.resume import apply_learning_rates, changed_keys
+from ganlab.training.run import Run
+from ganlab.training.run_dir import RunDirLock
+from ganlab.training.runtime import pick_device, seed_everything
+
+log = logging.getLogger("ganlab")
+
+
+def prepare_run(cfg: DictConfig, run_dir: Path, *, checkpoint: Path | None = None) -> Run:
+    """A Run ready to train in `run_dir`. With cfg.resume set, the run continues from `checkpoint`
+    (or the newest checkpoint in run_dir that loads; none: from step 0 in place)."""
+    run_dir = Path(run_dir)
+    validate(cfg)
+    if cfg.get("resume"):
+        check_targets(cfg, source=f"{run_dir / '.hydra' / 'overrides.yaml'}")
+    elif (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("*.pt")):
+        raise UsageError(f"{run_dir} already holds a run (checkpoints/): continue it with resume={run_dir}, "
+                         f"or choose another hydra.run.dir")
+    signals.check()
+    device = pick_device(cfg.trainer.device)
+    seed_everything(cfg.seed, deterministic=cfg.trainer.deterministic)
+    parts = build(cfg, device)
+    run = Run(cfg=cfg, run_dir=run_dir, device=device, parts=parts, callbacks=build_callbacks(cfg))
+    if cfg.get("resume"):
+        _resume(run, checkpoint)
+    signals.check()
+    # an existing directory (a resume) is locked before Hydra rewrites its .hydra/; a new one once created
+    run.lock = RunDirLock(run_dir).acquire() if run_dir.is_dir() else None
+    return run
+
+
+def build_callbacks(cfg: DictConfig) -> dict:
+    callbacks = {}
+    for name, node in (cfg.get("callbacks") or {}).items():
+        if node is None:
+            continue
+        if "_target_" not in node:  # e.g. a preset tunes a callback that the command line removed
+            raise ConfigError(f"callbacks.{name} has settings but no _target_: add callbacks={name} "
+                              f"back or drop the callbacks.{name}.* overrides")
+        callbacks[name] = build_node(node, f"callbacks.{name}")
+    return callbacks
+
+
+def _resume(run: Run, checkpoint: Path | None) -> None:
+    ckpt_dir = run.dir / "checkpoints"
+    if checkpoint is not None:
+        state = ckpt_io.load(checkpoint, map_location=run.device)
+        bad = ckpt_io.nonfinite(state)
+        if bad:
+            raise CheckpointError(f"{checkpoint} holds non-finite values ({', '.join(bad[:3])}): resume from "
+                                  f"the run directory instead, which falls back to the newest good checkpoint")
+    elif ckpt_dir.is_dir() and any(ckpt_dir.glob("*.pt")):
+        checkpoint, state = ckpt_io.load_newest(ckpt_dir, map_location=run.device)
+    else:
+        log.warning("%s has no checkpoint yet: the run starts from step 0 in place", run.dir)
+        return
+    changed = changed_keys(state["config"], OmegaConf.to_container(run.cfg, resolve=True))
+    try:
+        run.load_state_dict(state)
+    except (KeyError, RuntimeError, ValueError) as e:  # a checkpoint from another config or version
+        raise CheckpointError(f"{checkpoint} does not fit this run's networks: {str(e).splitlines()[0]}") from e
+    if any(k.startswith(("schedule.lr", "schedule.optimizer")) for k in changed):
+        apply_learning_rates(run.optimizers, run.schedulers, run.cfg)
+    run.resumed_from = checkpoint
+    log.info("resuming from %s at step %d%s", checkpoint, run.step,
+             f" (changed: {', '.join(changed)})" if changed else "")

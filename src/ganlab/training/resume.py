@@ -1,0 +1,55 @@
+"""What a resumed run may change. A resume continues the SAME run: its networks, data, losses
+and seed stay as they were. Overrides that only steer the rest of the run take effect (lengths,
+intervals, learning rates, callbacks, loggers, extra evaluators, device); any other change is
+refused with a message naming the key, so the recorded config is always what ran."""
+
+from __future__ import annotations
+
+from ganlab.errors import ConfigError
+
+# keys (or key prefixes ending in ".") that an override on resume may change
+MAY_CHANGE = ("trainer.max_steps", "trainer.max_epochs", "trainer.stop_at_step", "trainer.log_every",
+              "trainer.eval_every", "trainer.device", "trainer.check_finite_every", "data.num_workers",
+              "schedule.lr_d", "schedule.lr_g", "schedule.optimizer.D.lr", "schedule.optimizer.G.lr",
+              "callbacks.", "logger.", "metrics.", "data.evaluators.", "resume")
+
+
+def flatten(tree, prefix: str = "") -> dict[str, object]:
+    if isinstance(tree, dict):
+        out = {}
+        for k, v in tree.items():
+            out |= flatten(v, f"{prefix}{k}.")
+        return out or {prefix[:-1]: {}}
+    return {prefix[:-1]: tree}
+
+
+def _may_change(key: str) -> bool:
+    return any(key == m or (m.endswith(".") and key.startswith(m)) for m in MAY_CHANGE)
+
+
+def changed_keys(saved: dict, new: dict) -> list[str]:
+    """Keys whose value differs between the checkpoint's config and the new one. Raises
+    ConfigError for the first change a resume cannot honour."""
+    a, b = flatten(saved), flatten(new)
+    changed = sorted(k for k in a.keys() | b.keys() if a.get(k, "<absent>") != b.get(k, "<absent>"))
+    refused = sorted((k for k in changed if not _may_change(k)), key=lambda k: (k.count("."), k))
+    if refused:
+        k = refused[0]  # the shallowest key: usually the one overridden (model.width, not what it feeds)
+        also = f" (also changed: {', '.join(refused[1:4])}{', ...' if len(refused) > 4 else ''})" if refused[1:] else ""
+        raise ConfigError(f"{k}: was {a.get(k, '<absent>')!r} in the run being resumed, now {b.get(k, '<absent>')!r}{also}; "
+                          f"a resumed run keeps its model, data, loss and seed (overrides that take effect on "
+                          f"resume: {', '.join(m.rstrip('.') + ('.*' if m.endswith('.') else '') for m in MAY_CHANGE)}); "
+                          f"drop the override or start a new run")
+    return changed
+
+
+def apply_learning_rates(optimizers: dict, schedulers: dict, cfg) -> None:
+    """A new lr given on resume takes effect: the restored optimizer and scheduler state carry the
+    old one, so the base lr is replaced and the current lr recomputed from the schedule."""
+    for name, opt in optimizers.items():
+        lr = float(cfg.schedule.optimizer[name].lr)
+        sched = schedulers[name]
+        sched.base_lrs = [lr for _ in opt.param_groups]
+        for group, fn in zip(opt.param_groups, sched.lr_lambdas):
+            group["initial_lr"] = lr
+            group["lr"] = lr * fn(sched.last_epoch)

@@ -1,0 +1,84 @@
+"""A run directory's guards: one process at a time trains in it (a lock the kernel releases when
+the holder dies, even on kill -9), and where a run to resume lives."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import yaml
+
+from ganlab.errors import RunDirLocked, UsageError
+
+LOCK_NAME = ".lock"
+
+
+class RunDirLock:
+    """An exclusive flock on <run dir>/.lock, holding the holder's PID and host for the message
+    a second process gets. A lock left by a killed process is free again: flock dies with it."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / LOCK_NAME
+        self.fd: int | None = None
+
+    def acquire(self) -> RunDirLock:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise RunDirLocked(f"{self.path.parent} is in use by another ganlab process ({holder}): wait for it "
+                               f"to finish or stop it; a killed process leaves the directory free") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                 "since": time.strftime("%Y-%m-%d %H:%M:%S")}).encode())
+        os.fsync(fd)
+        self.fd = fd
+        return self
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor drops the flock
+            self.fd = None
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        return f"PID {info['pid']} on {info['host']}, since {info['since']}"
+    except (ValueError, KeyError, OSError):
+        return "holder unknown"
+
+
+def resume_target(resume: str) -> tuple[Path, Path | None]:
+    """(run dir, checkpoint file or None) named by `resume=`: a run dir (its newest loadable
+    checkpoint is used; none yet means the run starts from step 0 in place) or a checkpoint file."""
+    p = Path(resume)
+    if p.is_dir():
+        if not (p / ".hydra" / "overrides.yaml").is_file():
+            raise UsageError(f"resume={resume}: not a ganlab run directory (no .hydra/overrides.yaml in it)")
+        return p, None
+    if p.is_file():
+        run_dir = p.parent.parent
+        if not (run_dir / ".hydra" / "overrides.yaml").is_file():
+            raise UsageError(f"resume={resume}: a checkpoint must sit in <run dir>/checkpoints/ "
+                             f"(no {run_dir / '.hydra' / 'overrides.yaml'})")
+        return run_dir, p
+    raise UsageError(f"resume={resume}: no such run directory or checkpoint")
+
+
+def saved_overrides(run_dir: Path) -> list[str]:
+    """The command-line overrides a run was started with (untrusted input: a list of strings)."""
+    path = run_dir / ".hydra" / "overrides.yaml"
+    try:
+        saved = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as e:
+        raise UsageError(f"cannot read {path}: {e}") from None
+    if not isinstance(saved, list) or not all(isinstance(o, str) for o in saved):
+        raise UsageError(f"{path} is not a list of overrides: repair it or start a new run")
+    return saved
