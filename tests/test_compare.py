@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ganlab.analysis.compare import compare_command, differing_keys, resolve_sort
+from ganlab.analysis.compare import differing_keys, resolve_sort
 from ganlab.analysis.runs import find_runs
+from ganlab.commands.compare import compare_command
 from ganlab.errors import UsageError
 
 FID = {("bce", 0): 30.0, ("bce", 1): 34.0, ("lsgan", 0): 20.0, ("lsgan", 1): 10.0, ("hinge", 0): 50.0,

@@ -7,7 +7,7 @@ from ganlab.callbacks.switch_stats import SwitchStats
 class FakeRun:
     def __init__(self, threshold=0.5):
         self.step, self.epoch, self.events, self.logger, self.fresh = 0, 0, [], None, set()
-        self.step_obj = SimpleNamespace(loss=SimpleNamespace(threshold=threshold))
+        self.algorithm = SimpleNamespace(loss=SimpleNamespace(threshold=threshold))
 
     def event(self, kind, message, **extra):
         self.events.append({"step": self.step, "kind": kind, "message": message, **extra})

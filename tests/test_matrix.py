@@ -39,7 +39,7 @@ def test_translation_generators_train_with_every_discriminator(tmp_path, model, 
     extra = ["model.generator.n_blocks=1"] if model == "cyclegan" else []
     s = _train(tmp_path, [f"model={model}", f"model/discriminator={disc}", "data=toyzebra", "model.width=8",
                           "model.discriminator.width=8", "data.image_size=32", "data.dataset.size=16",
-                          "data.test_dataset.size=8", "data.batch_size=2", "model.step.lambda_identity=0.5", *extra])
+                          "data.test_dataset.size=8", "data.batch_size=2", "model.algorithm.lambda_identity=0.5", *extra])
     assert {"train/loss_cycle", "train/loss_identity", "train/d_real_a", "train/d_fake_b"} <= set(s["metrics"])
     assert "val/mask_iou" in s["metrics"] or model == "cyclegan"
 

@@ -81,7 +81,7 @@ def _assert_bitwise_resume(ganlab, tmp_path, extra, stop_at):
 
 
 def test_resume_is_bitwise_mid_epoch(ganlab, tmp_path):
-    _assert_bitwise_resume(ganlab, tmp_path, ["loss=wgan_gp", "model.step.ema_decay=0.9"], stop_at=3)
+    _assert_bitwise_resume(ganlab, tmp_path, ["loss=wgan_gp", "model.algorithm.ema_decay=0.9"], stop_at=3)
 
 
 def test_resume_is_bitwise_at_epoch_boundary(ganlab, tmp_path):

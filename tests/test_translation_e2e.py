@@ -10,7 +10,7 @@ from conftest import checkpoint_tensors, summary
 
 AGAN = ["model=agan", "data=toyzebra", "debug=fast", "model.width=8", "model.discriminator.width=8",
         "data.image_size=32", "data.dataset.size=16", "data.test_dataset.size=8", "data.batch_size=2",
-        "model.step.pool_size=3", "trainer.device=cpu", "callbacks.tensorboard.sample_every_n_steps=4"]
+        "model.algorithm.pool_size=3", "trainer.device=cpu", "callbacks.tensorboard.sample_every_n_steps=4"]
 
 
 def test_agan_resume_is_bitwise_with_image_pool(ganlab, tmp_path):

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from ganlab.training.d_inputs import FAKE, INJECTED, NOISY_REAL, REAL, DInputs, StepContext
-from ganlab.training.tricks import (
+from ganlab.algorithms.base import StepContext
+from ganlab.algorithms.d_inputs import FAKE, INJECTED, NOISY_REAL, REAL, DInputs
+from ganlab.algorithms.tricks import (
     InstanceNoise,
     LabelFlip,
     LabelSmoothing,
@@ -80,10 +81,10 @@ def test_lying_positive_injects_the_fakes_d_rates_most_real():
 
     fake = torch.linspace(-1, 0, 8).view(8, 1, 1, 1).expand(8, 3, 4, 4).clone()
     inp = DInputs(real=torch.ones(8, 3, 4, 4), fake=fake)
-    out = LyingPositive(fraction=0.25)(inp, CTX0, step=Step())
+    out = LyingPositive(fraction=0.25)(inp, CTX0, algorithm=Step())
     assert (out.real_source == INJECTED).sum() == 2
     injected = out.real[out.real_source == INJECTED].flatten(1).mean(1).sort().values
     assert torch.allclose(injected, fake[-2:].flatten(1).mean(1))
     pooled = LyingPositive(fraction=0.25, pool_size=4)
-    pooled(inp, CTX0, step=Step())
+    pooled(inp, CTX0, algorithm=Step())
     assert pooled.pool.shape[0] == 4 and pooled.state_dict()["pool"] is pooled.pool

@@ -178,18 +178,3 @@ def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> Path:
     text = render(load_run(run_dir))
     atomic_write_text(out, text)  # never leave a half-written report behind
     return out
-
-
-def report_command(args: list[str]) -> None:
-    from ganlab.errors import UsageError
-
-    # run dir names contain '=' (the overrides), so only out= is read as key=value
-    out = [a.split("=", 1)[1] for a in args if a.startswith("out=")]
-    positional = [a for a in args if not a.startswith("out=")]
-    if len(positional) != 1 or len(out) > 1:
-        raise UsageError("usage: ganlab report <run_dir> [out=PATH]")
-    try:
-        path = write_report(positional[0], out=out[0] if out else None)
-    except FileNotFoundError as e:
-        raise UsageError(str(e)) from e
-    print(path)

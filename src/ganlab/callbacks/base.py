@@ -3,7 +3,7 @@
 A callback sees the `Run` (training/run.py): `run.step`, `run.epoch`, `run.dir` (Path),
 `run.logger` (TensorBoard writer wrapper: `scalar(name, value, step)`, `text(name, str, step)`,
 `image(name, CHW tensor in [0,1], step)`, `figure(name, fig, step)`), `run.console` (rich Console),
-`run.events` (list of dicts that end up in summary.json under "events"), `run.step_obj` (the GAN
+`run.events` (list of dicts that end up in summary.json under "events"), `run.algorithm` (the GAN
 step object), `run.cfg` (the composed config). Metrics are flat dicts of namespaced names
 (`train/loss_d`, `val/fid`) to floats.
 """

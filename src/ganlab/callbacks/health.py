@@ -67,17 +67,15 @@ class HealthWatch(Callback):
     def on_step_end(self, run, metrics):
         if not metrics:
             return
-        if "train/loss_d" in metrics and run.step_obj.loss.threshold is not None:
+        if "train/loss_d" in metrics and run.algorithm.loss.threshold is not None:
             v = metrics["train/loss_d"]
             self._persist(run, "d_loss_vanishing", v < self.eps,
                           f"D's loss below {self.eps} for {self.patience} logged steps (now {v:.2e})")
         if "train/d_acc" in metrics:
             self._persist(run, "d_perfect", metrics["train/d_acc"] >= 1.0,
                           f"D classified every real and generated sample correctly for {self.patience} logged steps")
-        for net in ("d", "g"):
-            g = metrics.get(f"train/grad_norm_{net}")
-            if g is None:
-                continue
+        for key in [k for k in metrics if k.startswith("train/grad_norm_")]:  # one per phase that ran
+            net, g = key.removeprefix("train/grad_norm_"), metrics[key]
             self._persist(run, f"grad_vanishing_{net}", g < self.grad_low,
                           f"{net.upper()}'s gradient norm below {self.grad_low:g} ({g:.2e})")
             self._persist(run, f"grad_exploding_{net}", not math.isfinite(g) or g > self.grad_high,
@@ -96,12 +94,12 @@ class HealthWatch(Callback):
         return float(torch.pdist(x).mean()) if x.shape[0] > 1 else 0.0
 
     def _diversity(self, run) -> None:
-        if not hasattr(run.step_obj, "fixed_samples"):
+        if not hasattr(run.algorithm, "fixed_samples"):
             return
         if self.real_diversity is None:
             real = next(iter(run.batches.epoch(Position(0, 0))))["x"]
             self.real_diversity = self._mean_pairwise(real)
-        ratio = self._mean_pairwise(run.step_obj.fixed_samples(run.device).cpu()) / max(self.real_diversity, 1e-8)
+        ratio = self._mean_pairwise(run.algorithm.fixed_samples(run.device).cpu()) / max(self.real_diversity, 1e-8)
         if run.logger is not None:
             run.logger.scalar("health/diversity_ratio", ratio, run.step)
         self._persist(run, "diversity_drop", ratio < self.div_drop,

@@ -78,10 +78,12 @@ class TensorBoard(Callback):
             run.logger.hparams(hp, final)
 
     def log_samples(self, run) -> None:
+        if not hasattr(run.algorithm, "visuals"):  # an algorithm that draws nothing
+            return
         out_dir = run.dir / "samples"
         out_dir.mkdir(exist_ok=True)
         with run.isolated_rng():
-            visuals = run.step_obj.visuals(run)
+            visuals = run.algorithm.visuals(run)
         for name, vis in visuals.items():
             fname = out_dir / f"{name.replace('/', '_')}_step{run.step:08d}.png"
             if isinstance(vis, torch.Tensor):

@@ -67,6 +67,8 @@ def with_resume(args: list[str]) -> list[str]:
     run_dir, _ = resume_target(resume[-1])
     new_keys = {_key(a) for a in args}
     kept = [o for o in saved_overrides(run_dir) if _key(o) not in new_keys and _key(o) not in ("resume", "hydra.run.dir")]
+    # the user's own config folders (hydra.searchpath) are Hydra overrides, saved in hydra.yaml
+    kept += [o for o in saved_overrides(run_dir, "hydra.yaml") if _key(o) == "hydra.searchpath" and _key(o) not in new_keys]
     return kept + args + [f"hydra.run.dir={run_dir}"]
 
 

@@ -73,6 +73,7 @@ RULES: dict[str, Rule] = {
     "trainer.max_steps": integer(0),
     "trainer.max_epochs": integer(0),
     "trainer.log_every": integer(1),
+    "trainer.accumulate": integer(1),
     "trainer.eval_every": integer(0),
     "trainer.stop_at_step": Rule(integer(1).ok, "null or an integer >= 1", nullable=True),
     "trainer.check_finite_every": integer(0),
@@ -118,3 +119,7 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"trainer.max_steps={steps if steps is not _ABSENT else None!r}, "
                           f"trainer.max_epochs={epochs if epochs is not _ABSENT else None!r}: "
                           "set trainer.max_steps or trainer.max_epochs to a positive number")
+    accumulate, batch = _select(cfg, "trainer.accumulate"), _select(cfg, "data.batch_size")
+    if _is_int(accumulate) and _is_int(batch) and batch % accumulate:
+        raise ConfigError(f"trainer.accumulate={accumulate}: must divide data.batch_size={batch} "
+                          "(each phase runs the batch in that many equal micro-batches)")

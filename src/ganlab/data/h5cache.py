@@ -146,3 +146,11 @@ class H5Dataset(Dataset):
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_f": None, "_pid": None, "_arrays": {}}
+
+
+def cache_path(cfg) -> Path:
+    """Where `data prepare` writes, and `data.cache=h5` reads, a dataset's h5 cache."""
+    if cfg.data.get("cache_path"):
+        return Path(cfg.data.cache_path)
+    size = cfg.data.get("image_size")
+    return Path("data/cache") / (f"{cfg.data.name}_{size}px.h5" if size else f"{cfg.data.name}.h5")

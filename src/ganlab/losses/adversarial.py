@@ -32,6 +32,8 @@ def _targets(target: Tensor | None, like: Tensor, default: float) -> Tensor:
 
 class AdversarialLoss:
     uses_targets = False
+    # the penalty runs in D's phase every step (1), or lazily as its own phase every N steps
+    penalty_every: int = 1
     # where d_output separates "real" from "fake" (for D's accuracy); None: no such line (WGAN)
     threshold: float | None = 0.0
 
@@ -60,8 +62,9 @@ class BCE(AdversarialLoss):
     uses_targets = True
     threshold = 0.5
 
-    def __init__(self, *, r1_gamma: float = 0.0):
-        self.r1_gamma = r1_gamma
+    def __init__(self, *, r1_gamma: float = 0.0,
+                 r1_every: int = 1):  # > 1: lazy R1 every N steps, scaled by N (StyleGAN2 uses 16)
+        self.r1_gamma, self.penalty_every = r1_gamma, max(1, r1_every) if r1_gamma else 1
 
     def penalty(self, D, real, fake, cond=None):
         if not self.r1_gamma:

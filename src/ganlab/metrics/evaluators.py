@@ -21,9 +21,9 @@ class ModeCoverage:
     @torch.no_grad()
     def __call__(self, run) -> dict[str, float]:
         from ganlab.metrics.modes import mode_metrics
-        data = run.batches.samples.dataset
+        data = run.dataset("train")
         # a fresh but reproducible draw per eval step
-        pts = run.step_obj.generate(self.n, device=run.device, seed=run.step).float().cpu()
+        pts = run.algorithm.generate(self.n, device=run.device, seed=run.step).float().cpu()
         m = mode_metrics(pts, data.centers, data.std, hq_sigmas=self.hq_sigmas)
         return {"val/modes": float(m["modes"]), "val/hq": float(m["hq"]),
                 "val/reverse_kl": float(m["reverse_kl"])}
@@ -44,15 +44,13 @@ class TranslationMetrics:
     @torch.no_grad()
     def __call__(self, run) -> dict[str, float]:
         from ganlab.metrics import masks as mm
-        from ganlab.training.build import build_dataset
-        if not hasattr(self, "_data"):
-            self._data = build_dataset(run.cfg, "test") or run.batches.samples.dataset
-        n = min(self.n, len(self._data))
+        data = run.dataset("test") or run.dataset("train")
+        n = min(self.n, len(data))
         outs, attns, ins, true = [], [], [], []
         for start in range(0, n, self.bs):
-            items = [self._data[i] for i in range(start, min(n, start + self.bs))]
+            items = [data[i] for i in range(start, min(n, start + self.bs))]
             a = torch.stack([it["A"] for it in items]).to(run.device)
-            res = run.step_obj.translate(a, "AtoB")
+            res = run.algorithm.translate(a, "AtoB")
             outs.append(res["out"].float().cpu())
             ins.append(a.cpu())
             if "attn" in res:
@@ -124,32 +122,31 @@ class FIDKID:
 
     @torch.no_grad()
     def __call__(self, run) -> dict[str, float]:
-        from ganlab.training.build import build_dataset
         first = self._metric is None
         if first:
             self._metric = self._build(run.device)
         metric = self._metric
         metric.reset()  # drops the fake features only: the reference stays
-        step = run.step_obj
-        if hasattr(step, "generate"):  # noise -> image: generated vs the training images
-            split, key, data = "train", "x", run.batches.samples.dataset
+        algo = run.algorithm
+        if hasattr(algo, "generate"):  # noise -> image: generated vs the training images
+            split, key, data = "train", "x", run.dataset("train")
             if first:
                 self._reference(run, metric, split, key, data)
             for start in range(0, self.n, self.bs):
                 signals.check()
                 b = min(self.bs, self.n - start)
-                metric.update_fake(step.generate(b, device=run.device, seed=10_000 * run.step + start).float())
+                metric.update_fake(algo.generate(b, device=run.device, seed=10_000 * run.step + start).float())
             n_fake = self.n
         else:  # translation: translated test A vs the test B images
-            test = build_dataset(run.cfg, "test")
-            split, key, data = ("test", "B", test) if test is not None else ("train", "B", run.batches.samples.dataset)
+            test = run.dataset("test")
+            split, key, data = ("test", "B", test) if test is not None else ("train", "B", run.dataset("train"))
             if first:
                 self._reference(run, metric, split, key, data)
             n_fake = min(self.n, len(data))
             for start in range(0, n_fake, self.bs):
                 signals.check()
                 a = torch.stack([data[i]["A"] for i in range(start, min(n_fake, start + self.bs))])
-                metric.update_fake(step.translate(a.to(run.device), "AtoB")["out"].float())
+                metric.update_fake(algo.translate(a.to(run.device), "AtoB")["out"].float())
         res = metric.compute()
         self.protocol = metric.protocol(reference_split=f"{run.cfg.data.name}/{split}/{key}",
                                         image_size=run.cfg.data.get("image_size"))

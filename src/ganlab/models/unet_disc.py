@@ -4,7 +4,7 @@ per-pixel discriminator of seed 000.
 The encoder (residual down blocks) ends in a GLOBAL real/fake logit per image; a decoder (residual
 up blocks, with skips from the encoder) gives a PER-PIXEL logit map at the input resolution.
 
-How the outputs combine into losses (the paper; ganlab's TranslationStep follows it):
+How the outputs combine into losses (the paper; ganlab's TranslationGAN follows it):
   L_D = L_D_enc + L_D_dec, each a BCE on logits: the global logit against 1 (real) / 0 (fake), and
         every pixel logit against 1 / 0, averaged over pixels.
   L_G = the same two terms with the fake images labelled real.
@@ -140,6 +140,6 @@ def consistency_loss(d_pixel_of_mixed: Tensor, d_pixel_real: Tensor, d_pixel_fak
     || D_dec(mix(x, G(z), M)) - mix(D_dec(x), D_dec(G(z)), M) ||^2, averaged over batch and pixels
     (the paper's squared norm, divided by the pixel count so its weight does not depend on the image
     size). Zero for a D that acts on each pixel independently. Detach the real/fake terms (as
-    TranslationStep does) to let only the mixed pass be pulled towards the mix."""
+    TranslationGAN does) to let only the mixed pass be pulled towards the mix."""
     target = mask * d_pixel_real + (1 - mask) * d_pixel_fake
     return (d_pixel_of_mixed - target).pow(2).mean()

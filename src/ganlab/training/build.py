@@ -16,7 +16,7 @@ from ganlab.training.schedules import lr_lambda
 
 @dataclass
 class Parts:
-    step_obj: object
+    algorithm: object
     batches: Batches
     optimizers: dict[str, torch.optim.Optimizer]
     schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler]
@@ -29,8 +29,7 @@ def build_dataset(cfg: DictConfig, split: str = "train"):
     if node is None:
         return None
     if cfg.data.get("cache", "none") == "h5" and split == "train":
-        from ganlab.data.h5cache import H5Dataset
-        from ganlab.data_commands import cache_path
+        from ganlab.data.h5cache import H5Dataset, cache_path
         path = cache_path(cfg)
         if not path.is_file():
             raise DataError(f"data.cache=h5 but {path} does not exist: run `ganlab data prepare data={cfg.data.name}` first")
@@ -44,11 +43,11 @@ def build_dataset(cfg: DictConfig, split: str = "train"):
     return build_node(node, "data.dataset" if split == "train" else "data.test_dataset")
 
 
-def build_step(cfg: DictConfig):
+def build_algorithm(cfg: DictConfig):
+    """The algorithm with its networks (model.networks, passed by name); everything else it takes
+    (loss, tricks, weights) is in its own node, model.algorithm."""
     nets = {name: build_node(node, f"model.networks.{name}") for name, node in cfg.model.networks.items()}
-    tricks = [build_node(t, f"tricks.{k}") for k, t in (cfg.get("tricks") or {}).items() if t is not None]
-    return build_node(cfg.model.step, "model.step", **nets, loss=build_node(cfg.loss.adversarial, "loss.adversarial"),
-                      d_tricks=tricks)
+    return build_node(cfg.model.algorithm, "model.algorithm", **nets)
 
 
 def build_node(node, key: str, **kwargs):
@@ -80,28 +79,37 @@ def total_steps(cfg: DictConfig, steps_per_epoch: int) -> int:
     return min(candidates)
 
 
+def build_optimizers(cfg: DictConfig, phases: list, total: int) -> tuple[dict, dict]:
+    """One optimizer per name the phases use (schedule.optimizer.<name>), over the parameters of
+    the networks those phases train; its lr schedule is indexed by the steps it runs on."""
+    optimizers, schedulers = {}, {}
+    for name in dict.fromkeys(p.optimizer_name for p in phases):
+        mine = [p for p in phases if p.optimizer_name == name]
+        params = list({id(q): q for p in mine for m in p.modules for q in m.parameters()}.values())
+        node = cfg.schedule.optimizer.get(name)
+        if node is None:
+            raise ConfigError(f"schedule.optimizer.{name}: phase {mine[0].name} needs this optimizer; add it to the "
+                              f"schedule config")
+        optimizers[name] = build_node(node, f"schedule.optimizer.{name}")(params)
+        runs = max(1, total // min(p.every for p in mine))
+        schedulers[name] = torch.optim.lr_scheduler.LambdaLR(
+            optimizers[name], lr_lambda(cfg.schedule.lr_policy, total_steps=runs, decay_start=cfg.schedule.decay_start))
+    return optimizers, schedulers
+
+
 def build(cfg: DictConfig, device: torch.device) -> Parts:
     dataset = build_dataset(cfg)
     batches = Batches(dataset, batch_size=cfg.data.batch_size, seed=cfg.seed,
                       num_workers=cfg.data.get("num_workers", 0),
                       pin_memory=device.type == "cuda" and cfg.data.get("pin_memory", True),
                       in_memory=cfg.data.get("in_memory", False))
-    step_obj = build_step(cfg)
-    for m in step_obj.modules().values():
+    algorithm = build_algorithm(cfg)
+    for m in algorithm.modules().values():
         m.to(device)
         if cfg.trainer.get("channels_last") and device.type == "cuda":
             m.to(memory_format=torch.channels_last)
     n = total_steps(cfg, batches.steps_per_epoch)
-    sched = cfg.schedule
-    optimizers, schedulers = {}, {}
-    for phase in ("D", "G"):
-        params = [p for m in step_obj.phase_modules(phase) for p in m.parameters()]
-        optimizers[phase] = build_node(sched.optimizer[phase], f"schedule.optimizer.{phase}")(params)
-        # the G phase runs every n_critic steps: its schedule is indexed by G updates
-        phase_total = n if phase == "D" else max(1, n // sched.n_critic)
-        schedulers[phase] = torch.optim.lr_scheduler.LambdaLR(
-            optimizers[phase], lr_lambda(sched.lr_policy, total_steps=phase_total,
-                                         decay_start=sched.decay_start))
+    optimizers, schedulers = build_optimizers(cfg, algorithm.phases(), n)
     nodes = {**(cfg.data.get("evaluators") or {}), **(cfg.get("metrics") or {})}
     evaluators = {name: build_node(node, f"evaluators.{name}") for name, node in nodes.items() if node is not None}
-    return Parts(step_obj, batches, optimizers, schedulers, n, evaluators)
+    return Parts(algorithm, batches, optimizers, schedulers, n, evaluators)

@@ -9,10 +9,10 @@ import traceback
 from hydra.utils import instantiate
 
 from ganlab import signals
+from ganlab.algorithms.base import StepContext
 from ganlab.data.loader import Position
 from ganlab.errors import GanlabError, NonFiniteError
 from ganlab.files import remove_stale_temps
-from ganlab.training.d_inputs import StepContext
 from ganlab.training.run import Run
 from ganlab.training.run_dir import RunDirLock
 from ganlab.training.runtime import to_device
@@ -26,7 +26,7 @@ def train(run: Run) -> dict:
     trainer.stop_at_step; resumable) or failed (non-finite values; the error says where)."""
     cfg = run.cfg
     _open_run_dir(run)
-    n_critic, stop_at = cfg.schedule.n_critic, cfg.trainer.get("stop_at_step")
+    stop_at = cfg.trainer.get("stop_at_step")
     status, error = "ok", None
     try:
         run.emit("on_train_start")
@@ -37,14 +37,13 @@ def train(run: Run) -> dict:
         while run.step < run.total_steps and not run.stop_reason:
             for batch in run.batches.epoch(run.pos):
                 batch = to_device(batch, run.device, channels_last=cfg.trainer.get("channels_last", False))
-                run.step_obj.ctx = StepContext(step=run.step, epoch=run.epoch)
-                metrics = run.phase("D", run.step_obj.d_step, batch)
-                g_turn = (run.step + 1) % n_critic == 0  # one G update per n_critic D updates
-                if g_turn:
-                    metrics |= run.phase("G", run.step_obj.g_step, batch)
-                run.schedulers["D"].step()
-                if g_turn:
-                    run.schedulers["G"].step()
+                ctx = StepContext(step=run.step, epoch=run.epoch)
+                due = [p for p in run.phases if (run.step + 1) % p.every == 0]  # what the algorithm declared
+                metrics = {}
+                for phase in due:
+                    metrics |= run.run_phase(phase, batch, ctx)
+                for name in dict.fromkeys(p.optimizer_name for p in due):
+                    run.schedulers[name].step()
                 run.step += 1
                 run.pos.batch += 1
                 run.step_end(metrics)                   # logging, eval, then this step's checkpoints

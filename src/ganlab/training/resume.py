@@ -5,12 +5,14 @@ refused with a message naming the key, so the recorded config is always what ran
 
 from __future__ import annotations
 
+import re
+
 from ganlab.errors import ConfigError
 
 # keys (or key prefixes ending in ".") that an override on resume may change
 MAY_CHANGE = ("trainer.max_steps", "trainer.max_epochs", "trainer.stop_at_step", "trainer.log_every",
               "trainer.eval_every", "trainer.device", "trainer.check_finite_every", "data.num_workers",
-              "schedule.lr_d", "schedule.lr_g", "schedule.optimizer.D.lr", "schedule.optimizer.G.lr",
+              "schedule.lr_d", "schedule.lr_g",
               "callbacks.", "logger.", "metrics.", "data.evaluators.", "resume")
 
 
@@ -24,6 +26,8 @@ def flatten(tree, prefix: str = "") -> dict[str, object]:
 
 
 def _may_change(key: str) -> bool:
+    if re.fullmatch(r"schedule\.optimizer\.[^.]+\.lr", key):  # any phase's optimizer lr
+        return True
     return any(key == m or (m.endswith(".") and key.startswith(m)) for m in MAY_CHANGE)
 
 
@@ -38,7 +42,8 @@ def changed_keys(saved: dict, new: dict) -> list[str]:
         also = f" (also changed: {', '.join(refused[1:4])}{', ...' if len(refused) > 4 else ''})" if refused[1:] else ""
         raise ConfigError(f"{k}: was {a.get(k, '<absent>')!r} in the run being resumed, now {b.get(k, '<absent>')!r}{also}; "
                           f"a resumed run keeps its model, data, loss and seed (overrides that take effect on "
-                          f"resume: {', '.join(m.rstrip('.') + ('.*' if m.endswith('.') else '') for m in MAY_CHANGE)}); "
+                          f"resume: {', '.join(m.rstrip('.') + ('.*' if m.endswith('.') else '') for m in MAY_CHANGE)}, "
+                          f"schedule.optimizer.*.lr); "
                           f"drop the override or start a new run")
     return changed
 

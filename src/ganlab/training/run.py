@@ -17,11 +17,12 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 from ganlab import signals
+from ganlab.algorithms.base import Phase, StepContext
 from ganlab.data.loader import Position
 from ganlab.errors import NonFiniteError
 from ganlab.files import atomic_write_json
 from ganlab.training import checkpoint as ckpt_io
-from ganlab.training.build import Parts
+from ganlab.training.build import Parts, build_dataset
 from ganlab.training.runtime import Precision
 
 log = logging.getLogger("ganlab")
@@ -31,14 +32,17 @@ class Run:
     def __init__(self, *, cfg: DictConfig, run_dir: Path, device: torch.device, parts: Parts,
                  callbacks: dict, console: Console | None = None):
         self.cfg, self.dir, self.device = cfg, Path(run_dir), device
-        self.step_obj, self.batches = parts.step_obj, parts.batches
+        self.algorithm, self.batches = parts.algorithm, parts.batches
         self.optimizers, self.schedulers = parts.optimizers, parts.schedulers
         self.total_steps, self.evaluators = parts.total_steps, parts.evaluators
         self.callbacks = callbacks
+        self._datasets = {"train": parts.batches.samples.dataset}
         self.logger = None  # attached once the run directory exists (training/loop.py)
         self.console = console or Console()
         self.precision = Precision(cfg.trainer.precision, device)
-        self.scalers = {p: Precision(cfg.trainer.precision, device).scaler for p in ("D", "G")}
+        self.phases = self.algorithm.phases()
+        self.scalers = {name: Precision(cfg.trainer.precision, device).scaler for name in self.optimizers}
+        self.accumulate = cfg.trainer.get("accumulate", 1)
         self.step, self.pos = 0, Position()
         self.stop_reason: str | None = None
         self.events: list[dict] = []
@@ -55,6 +59,13 @@ class Run:
         self.log_every = cfg.trainer.log_every
         self.check_every = cfg.trainer.get("check_finite_every", 1)
 
+    def dataset(self, split: str):
+        """The dataset of a split: "train" (the training set) or "test" (data.test_dataset; None
+        when the data has none), built once. Evaluators read their data through this."""
+        if split not in self._datasets:
+            self._datasets[split] = build_dataset(self.cfg, split)
+        return self._datasets[split]
+
     @property
     def epoch(self) -> int:
         return self.pos.epoch
@@ -68,26 +79,37 @@ class Run:
         return self.dir / "checkpoints"
 
     # -- one phase: the only place that touches grads, precision and optimizers --------------
-    def phase(self, name: str, fn, batch) -> dict:
-        mods = self.step_obj.phase_modules(name)
-        for m in self.step_obj.modules().values():
-            m.requires_grad_(any(m is p for p in mods))
-        opt, scaler = self.optimizers[name], self.scalers[name]
+    def run_phase(self, phase: Phase, batch: dict, ctx: StepContext) -> dict:
+        """zero_grad, requires_grad on the phase's networks only, autocast, backward (over
+        `trainer.accumulate` micro-batches), optimizer step with loss scaling, the phase's `after`
+        hook, and the NaN/Inf check. Returns the phase's stats (averaged over micro-batches)."""
+        for m in self.algorithm.modules().values():
+            m.requires_grad_(any(m is p for p in phase.modules))
+        opt, scaler = self.optimizers[phase.optimizer_name], self.scalers[phase.optimizer_name]
         opt.zero_grad(set_to_none=True)
-        with self.precision.autocast():
-            out = fn(batch)
-        loss = out.pop("loss")
-        scaler.scale(loss).backward()
+        stats: dict[str, list] = {}
+        total = 0.0
+        for micro in micro_batches(batch, self.accumulate):
+            with self.precision.autocast():
+                out = phase.fn(micro, ctx)
+            loss = out.pop("loss")
+            scaler.scale(loss if self.accumulate == 1 else loss / self.accumulate).backward()
+            total = total + loss.detach()
+            for k, v in out.items():  # a stat some micro-batches lack (a source) averages over those with it
+                stats.setdefault(k, []).append(v)
+        out = {k: v[0] if len(v) == 1 else torch.stack([x.float() for x in v]).mean() for k, v in stats.items()}
+        name = phase.name.lower()
         if (self.step + 1) % self.log_every == 0 or self.step + 1 == self.total_steps:  # a logged step
             scaler.unscale_(opt)
-            grads = [p.grad for p in opt.param_groups[0]["params"] if p.grad is not None]
-            out[f"train/grad_norm_{name.lower()}"] = torch.nn.utils.get_total_norm(grads)
-            out[f"train/lr_{name.lower()}"] = torch.tensor(opt.param_groups[0]["lr"])
+            grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+            out[f"train/grad_norm_{name}"] = torch.nn.utils.get_total_norm(grads)
+            out[f"train/lr_{phase.optimizer_name.lower()}"] = torch.tensor(opt.param_groups[0]["lr"])
         scaler.step(opt)
         scaler.update()
-        self.step_obj.after_phase(name)
+        if phase.after is not None:
+            phase.after()
         if self.check_every and (self.step + 1) % self.check_every == 0:
-            self._check_finite(name, loss, mods, opt, out)
+            self._check_finite(phase.name, total / self.accumulate, phase.modules, opt, out)
         return out
 
     @torch.no_grad()
@@ -106,7 +128,7 @@ class Run:
         if not math.isfinite(float(loss)):
             detail = f"loss is {float(loss)} ({', '.join(f'{k}={float(v):.4g}' for k, v in stats.items())})"
         else:
-            names = {id(m): k for k, m in self.step_obj.modules().items()}
+            names = {id(m): k for k, m in self.algorithm.modules().items()}
             bad = ckpt_io.nonfinite({names.get(id(m), "module"): m.state_dict() for m in mods})
             bad += ckpt_io.nonfinite({f"optimizer {phase}": opt.state_dict()["state"]})
             detail = f"non-finite values after the optimizer step in {', '.join(bad[:5])}"
@@ -195,8 +217,8 @@ class Run:
             "step": self.step,
             "position": {"epoch": self.pos.epoch, "batch": self.pos.batch},
             "wall_time_s": self.wall_time,
-            "modules": {k: m.state_dict() for k, m in self.step_obj.modules().items()},
-            "step_state": self.step_obj.state_dict(),
+            "modules": {k: m.state_dict() for k, m in self.algorithm.modules().items()},
+            "step_state": self.algorithm.state_dict(),
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
@@ -213,9 +235,9 @@ class Run:
         self.step = state["step"]
         self.pos = Position(**state["position"])
         self.elapsed_before = state["wall_time_s"]
-        for k, m in self.step_obj.modules().items():
+        for k, m in self.algorithm.modules().items():
             m.load_state_dict(state["modules"][k])
-        self.step_obj.load_state_dict(state["step_state"])
+        self.algorithm.load_state_dict(state["step_state"])
         for group in ("optimizers", "schedulers", "scalers"):
             for k, obj in getattr(self, group).items():
                 obj.load_state_dict(state[group][k])
@@ -254,3 +276,11 @@ class Run:
             summary["error"] = error
         atomic_write_json(self.dir / "summary.json", summary)
         return summary
+
+
+def micro_batches(batch: dict, k: int) -> list[dict]:
+    """A batch as k equal micro-batches (gradient accumulation); k = 1 is the batch itself."""
+    if k == 1:
+        return [batch]
+    parts = {key: v.chunk(k) for key, v in batch.items()}
+    return [{key: chunks[i] for key, chunks in parts.items()} for i in range(k)]

@@ -72,13 +72,16 @@ def resume_target(resume: str) -> tuple[Path, Path | None]:
     raise UsageError(f"resume={resume}: no such run directory or checkpoint")
 
 
-def saved_overrides(run_dir: Path) -> list[str]:
-    """The command-line overrides a run was started with (untrusted input: a list of strings)."""
-    path = run_dir / ".hydra" / "overrides.yaml"
+def saved_overrides(run_dir: Path, file: str = "overrides.yaml") -> list[str]:
+    """The command-line overrides a run was started with (untrusted input: a list of strings):
+    the task's (overrides.yaml) or Hydra's own (hydra.yaml: hydra.overrides.hydra)."""
+    path = run_dir / ".hydra" / file
     try:
         saved = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as e:
         raise UsageError(f"cannot read {path}: {e}") from None
+    if file == "hydra.yaml":
+        saved = ((saved or {}).get("hydra") or {}).get("overrides", {}).get("hydra", []) if isinstance(saved, dict) else []
     if not isinstance(saved, list) or not all(isinstance(o, str) for o in saved):
         raise UsageError(f"{path} is not a list of overrides: repair it or start a new run")
     return saved

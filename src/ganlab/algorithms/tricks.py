@@ -1,8 +1,8 @@
 """Stabilization tricks and experiment interventions: small pieces that act on what D sees.
 
-Each piece is a callable `(inputs: DInputs, ctx: StepContext, *, step) -> DInputs`, configured
+Each piece is a callable `(inputs: DInputs, ctx: StepContext, *, algorithm) -> DInputs`, configured
 in YAML under `tricks:` (conf/tricks/, conf/experiment/) and applied in order in the D phase.
-`step` is the GAN step object (its `D` rates images for the lying-positive injection).
+`algorithm` is the GAN (its `D` rates images for the lying-positive injection).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import math
 import torch
 from torch import Tensor
 
+from ganlab.algorithms.base import StepContext
+from ganlab.algorithms.d_inputs import INJECTED, NOISY_REAL, DInputs
 from ganlab.errors import ConfigError
-from ganlab.training.d_inputs import INJECTED, NOISY_REAL, DInputs, StepContext
 
 SIDES = ("real", "fake", "both")
 
@@ -30,7 +31,7 @@ class LabelSmoothing:
     def __init__(self, *, real: float = 0.9, fake: float = 0.0):
         self.real, self.fake = real, fake
 
-    def __call__(self, inp: DInputs, ctx: StepContext, *, step=None) -> DInputs:
+    def __call__(self, inp: DInputs, ctx: StepContext, *, algorithm=None) -> DInputs:
         rt = torch.full((inp.real.shape[0],), self.real, device=inp.real.device)
         ft = torch.full((inp.fake.shape[0],), self.fake, device=inp.fake.device)
         return inp.replace(real_target=rt, fake_target=ft)
@@ -48,7 +49,7 @@ class LabelFlip:
         t[flip] = 1.0 - t[flip]
         return t
 
-    def __call__(self, inp: DInputs, ctx: StepContext, *, step=None) -> DInputs:
+    def __call__(self, inp: DInputs, ctx: StepContext, *, algorithm=None) -> DInputs:
         kw = {}
         if self.apply_to in ("real", "both"):
             kw["real_target"] = self._flip(inp.real_target, inp.real.shape[0], 1.0, inp.real.device)
@@ -76,7 +77,7 @@ class InstanceNoise:
         t = step / self.anneal
         return self.sigma * (1 - t) if self.schedule == "linear" else self.sigma * math.exp(-t * math.log(100))
 
-    def __call__(self, inp: DInputs, ctx: StepContext, *, step=None) -> DInputs:
+    def __call__(self, inp: DInputs, ctx: StepContext, *, algorithm=None) -> DInputs:
         s = self.sigma_at(ctx.step)
         if s == 0:
             return inp
@@ -117,7 +118,7 @@ class PerfectG(_Switch):
             raise ConfigError(f"noise_on={noise_on!r}: choose fakes or all")
         self.sigma, self.noise_on = sigma, noise_on
 
-    def __call__(self, inp: DInputs, ctx: StepContext, *, step=None) -> DInputs:
+    def __call__(self, inp: DInputs, ctx: StepContext, *, algorithm=None) -> DInputs:
         if not self.active(ctx):
             return inp
         b = inp.fake.shape[0]
@@ -140,7 +141,7 @@ class LyingNegative(_Switch):
         super().__init__(switch_epoch, switch_step)
         self.q, self.sigma = fraction, sigma
 
-    def __call__(self, inp: DInputs, ctx: StepContext, *, step=None) -> DInputs:
+    def __call__(self, inp: DInputs, ctx: StepContext, *, algorithm=None) -> DInputs:
         k = int(round(self.q * inp.fake.shape[0]))
         if k == 0 or not self.active(ctx):
             return inp
@@ -168,12 +169,12 @@ class LyingPositive(_Switch):
         self.pool: Tensor | None = None
 
     @torch.no_grad()
-    def __call__(self, inp: DInputs, ctx: StepContext, *, step=None) -> DInputs:
+    def __call__(self, inp: DInputs, ctx: StepContext, *, algorithm=None) -> DInputs:
         k = int(round(self.q * inp.real.shape[0]))
         if k == 0 or not self.active(ctx) or inp.fake_cond is not None:
             return inp  # conditional D: a fake's label would be a lie of another kind; not supported
         candidates = inp.fake if self.pool is None else torch.cat([self.pool.to(inp.fake.device), inp.fake])
-        out = step.D(candidates)
+        out = algorithm.D(candidates)
         if isinstance(out, dict):  # U-Net D: rank by its global (image-level) output
             out = out["global"]
         scores = out.flatten(1).mean(1) if out.dim() > 1 else out

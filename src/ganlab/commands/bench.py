@@ -15,7 +15,7 @@ from hydra.utils import instantiate
 from rich.console import Console
 from rich.table import Table
 
-from ganlab.cli import parse_kv
+from ganlab.commands.args import parse_kv
 from ganlab.config import compose
 
 
@@ -53,7 +53,7 @@ def bare_round(cfg, steps: int, data: torch.Tensor, G, D, opt_g, opt_d) -> float
 
 def bench_command(args: list[str]) -> None:
     if args and args[0] == "quality":
-        from ganlab.bench_quality import bench_quality
+        from ganlab.commands.bench_quality import bench_quality
         return bench_quality(args[1:])
     if args and args[0] == "loader":
         return bench_loader(args[1:])

@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ganlab.cli import parse_kv
+from ganlab.commands.args import parse_kv
 
 # PacGAN (Lin et al., NeurIPS 2018) Table 1: modes captured / % high-quality samples
 PUBLISHED = {

@@ -1,7 +1,8 @@
-"""The GAN step for the noise-to-image family (DCGAN, conditional GAN, 2D MLP GAN), as phases.
+"""A GAN from noise: images (DCGAN, conditional GAN) or 2D points (the MLP GAN), as phases.
 
-`d_step(batch)` and `g_step(batch)` return {"loss": tensor to minimise, "train/...": 0-d tensors};
-the loop owns zero_grad, requires_grad, precision, backward and optimizer steps.
+Phases: D every step; G every `g_every` steps (n_critic); with a lazy penalty (R1 every 16 steps
+as StyleGAN2 does) a D regularisation phase on its own interval. Each returns {"loss": tensor to
+minimise, "train/...": 0-d tensors}; the Run owns everything else (algorithms/base.py).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ganlab.training.d_inputs import SOURCE_NAMES, DInputs, StepContext
-from ganlab.training.ema import EMA
+from ganlab.algorithms.base import Phase, StepContext
+from ganlab.algorithms.d_inputs import SOURCE_NAMES, DInputs
+from ganlab.algorithms.ema import EMA
 
 
 def d_outputs(out) -> list[Tensor]:
@@ -32,16 +34,17 @@ class FirstOutput(nn.Module):
         return d_outputs(self.D(*args))[0]
 
 
-class NoiseToImageStep:
+class GAN:
     def __init__(self, *, G: nn.Module, D: nn.Module, loss, z_dim: int, num_classes: int = 0,
+                 g_every: int = 1,          # G updates once per g_every D updates (WGAN's n_critic)
                  d_tricks: Sequence = (),   # callables DInputs -> DInputs (training/tricks.py)
                  ema_decay: float = 0.0,    # 0 = off; else G's weights averaged for sampling/eval
                  n_fixed: int = 64):        # fixed-noise samples drawn for every grid
         self.G, self.D, self.loss = G, D, loss
         self.z_dim, self.num_classes = z_dim, num_classes
         self.d_tricks = list(d_tricks)
+        self.g_every = g_every
         self.G_ema = EMA(G, decay=ema_decay) if ema_decay > 0 else None
-        self.ctx = StepContext(step=0, epoch=0)
         # fixed noise (and classes: one row per class) so sample grids are comparable over time
         g = torch.Generator().manual_seed(1234)
         self.n_fixed = n_fixed if not num_classes else num_classes * max(1, min(8, n_fixed // num_classes))
@@ -56,13 +59,16 @@ class NoiseToImageStep:
             mods["G_ema"] = self.G_ema.module
         return mods
 
-    def phase_modules(self, phase: str) -> list[nn.Module]:
-        return [self.D] if phase == "D" else [self.G]
+    def phases(self) -> list[Phase]:
+        phases = [Phase("D", self.d_step, (self.D,), after=lambda: self.loss.after_d_step(self.D)),
+                  Phase("G", self.g_step, (self.G,), every=self.g_every, after=self._update_ema)]
+        if self.loss.penalty_every > 1:  # lazy regularisation: its own phase, on D's optimizer
+            phases.insert(1, Phase("D_reg", self.d_reg_step, (self.D,), optimizer="D",
+                                   every=self.loss.penalty_every))
+        return phases
 
-    def after_phase(self, phase: str) -> None:
-        if phase == "D":
-            self.loss.after_d_step(self.D)
-        elif self.G_ema is not None:
+    def _update_ema(self) -> None:
+        if self.G_ema is not None:
             self.G_ema.update(self.G)
 
     def state_dict(self) -> dict:
@@ -82,7 +88,7 @@ class NoiseToImageStep:
     def _D(self, x: Tensor, y: Tensor | None) -> Tensor:
         return self.D(x) if y is None else self.D(x, y)
 
-    def d_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def d_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         real = batch["x"]
         real_y = batch["y"] if self.num_classes else None
         z, fake_y = self._noise(real.shape[0], real.device)
@@ -90,12 +96,13 @@ class NoiseToImageStep:
             fake = self.G(z) if fake_y is None else self.G(z, fake_y)
         inp = DInputs(real=real, fake=fake, real_cond=real_y, fake_cond=fake_y)
         for trick in self.d_tricks:
-            inp = trick(inp, self.ctx, step=self)
+            inp = trick(inp, ctx, algorithm=self)
         outs_r, outs_f = d_outputs(self._D(inp.real, inp.real_cond)), d_outputs(self._D(inp.fake, inp.fake_cond))
         loss_d = sum(self.loss.d_loss(r, f, inp.real_target, inp.fake_target) for r, f in zip(outs_r, outs_f))
         d_real, d_fake = outs_r[0], outs_f[0]
         out = {"train/loss_d": loss_d.detach()}
-        penalty = self.loss.penalty(FirstOutput(self.D), inp.real, inp.fake, inp.real_cond)
+        penalty = None if self.loss.penalty_every > 1 else self.loss.penalty(FirstOutput(self.D), inp.real, inp.fake,
+                                                                             inp.real_cond)
         if penalty is not None:
             out["train/penalty"] = penalty.detach()
             loss_d = loss_d + penalty
@@ -104,7 +111,17 @@ class NoiseToImageStep:
         out |= per_source(p_real, p_fake, inp) | d_accuracy(self.loss, p_real, p_fake)
         return out
 
-    def g_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def d_reg_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
+        """The lazy penalty alone, scaled by its interval (StyleGAN2: the same strength on average)."""
+        real = batch["x"]
+        real_y = batch["y"] if self.num_classes else None
+        z, fake_y = self._noise(real.shape[0], real.device)
+        with torch.no_grad():
+            fake = self.G(z) if fake_y is None else self.G(z, fake_y)
+        penalty = self.loss.penalty(FirstOutput(self.D), real, fake, real_y) * self.loss.penalty_every
+        return {"loss": penalty, "train/penalty": penalty.detach()}
+
+    def g_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         z, y = self._noise(batch["x"].shape[0], batch["x"].device)
         fake = self.G(z) if y is None else self.G(z, y)
         loss_g = sum(self.loss.g_loss(o) for o in d_outputs(self._D(fake, y)))
@@ -176,15 +193,15 @@ def _grid(images: Tensor, nrow: int) -> Tensor:
     return make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1))
 
 
-def noise_visuals(step: NoiseToImageStep, run) -> dict:
+def noise_visuals(gan: GAN, run) -> dict:
     """A fixed-noise grid (one row per class for a conditional G), or for 2D data a scatter plot
     of samples over the true modes."""
-    samples = step.fixed_samples(run.device)
+    samples = gan.fixed_samples(run.device)
     if samples.dim() == 2:
         from ganlab.metrics.modes import scatter_figure
-        data = run.batches.samples.dataset
-        pts = step.generate(2500, device=run.device, seed=0).cpu()
+        data = run.dataset("train")
+        pts = gan.generate(2500, device=run.device, seed=0).cpu()
         return {"scatter": scatter_figure(pts, data.centers, data.std)}
-    nrow = step.n_fixed // step.num_classes if step.num_classes else 8
+    nrow = gan.n_fixed // gan.num_classes if gan.num_classes else 8
     return {"grid": _grid(samples, nrow)}
 

@@ -33,11 +33,3 @@ class DInputs:
 
     def replace(self, **kw) -> DInputs:
         return replace(self, **kw)
-
-
-@dataclass
-class StepContext:
-    """Where training is, for pieces that act from a switch epoch / anneal over steps."""
-
-    step: int
-    epoch: int

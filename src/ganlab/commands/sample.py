@@ -2,33 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import torch
-from omegaconf import OmegaConf
-
-from ganlab.cli import arg_int, parse_kv, writable_output
-from ganlab.config.trusted import check_targets
+from ganlab.commands.args import arg_int, parse_kv, writable_output
 from ganlab.errors import UsageError
-from ganlab.training import checkpoint as ckpt_io
-from ganlab.training.build import build_step
+from ganlab.training.restore import load_algorithm
 from ganlab.training.runtime import pick_device
-
-
-def load_step(ckpt_path: str | Path, device: torch.device):
-    """The GAN step object of a checkpoint, weights loaded, in eval mode; and its config. The
-    checkpoint is untrusted input: loaded without unpickling code, refused if it holds NaN/Inf,
-    and its config may only build allow-listed classes (config/trusted.py)."""
-    state = ckpt_io.load_for_inference(ckpt_path, map_location=device)
-    if not isinstance(state.get("config"), dict) or "modules" not in state:
-        raise UsageError(f"{ckpt_path} is not a ganlab checkpoint (no config / modules in it)")
-    check_targets(state["config"], source=str(ckpt_path))
-    cfg = OmegaConf.create(state["config"])
-    step = build_step(cfg)
-    for name, m in step.modules().items():
-        m.load_state_dict(state["modules"][name])
-        m.to(device).eval()
-    return step, cfg, state
 
 
 def sample_command(args: list[str]) -> None:
@@ -36,10 +13,10 @@ def sample_command(args: list[str]) -> None:
     device = pick_device(kv.get("device", "auto"))
     n, seed = arg_int(kv, "n", 64), arg_int(kv, "seed", 0, min_value=0)
     out = writable_output(kv.get("out", "samples.png"))
-    step, cfg, state = load_step(kv["ckpt"], device)
-    if not hasattr(step, "generate"):
+    algo, cfg, state = load_algorithm(kv["ckpt"], device)
+    if not hasattr(algo, "generate"):
         raise UsageError(f"{cfg.model.name} is a translation model: use `ganlab translate`")
-    samples = step.generate(n, device=device, seed=seed).float().cpu()
+    samples = algo.generate(n, device=device, seed=seed).float().cpu()
     nrow = arg_int(kv, "nrow", max(1, int(n ** 0.5)))
     try:
         if samples.dim() == 2:  # 2D data: a scatter over the true modes

@@ -7,14 +7,14 @@ from types import SimpleNamespace
 
 from hydra.utils import instantiate
 
-from ganlab.cli import arg_int, parse_kv, writable_output
+from ganlab.commands.args import arg_int, parse_kv, writable_output
 from ganlab.data.loader import SeededSamples
 from ganlab.errors import UsageError
 from ganlab.files import atomic_write_json
 from ganlab.metrics.errors import MetricsError
 from ganlab.metrics.evaluators import FIDKID
-from ganlab.sampling import load_step
 from ganlab.training.build import build_dataset
+from ganlab.training.restore import load_algorithm
 from ganlab.training.runtime import pick_device
 
 FID_NAMES = ("fid", "kid")
@@ -26,14 +26,15 @@ def eval_command(args: list[str]) -> None:
     names = [m.strip() for m in kv.get("metrics", "[fid,kid]").strip("[]").split(",") if m.strip()]
     device = pick_device(kv.get("device", "auto"))
     out = writable_output(kv.get("out", Path(kv["ckpt"]).with_name("eval.json")))
-    step, cfg, state = load_step(kv["ckpt"], device)
+    algo, cfg, state = load_algorithm(kv["ckpt"], device)
     data_evaluators = dict(cfg.data.get("evaluators") or {})
     unknown = [n for n in names if n not in FID_NAMES and n not in data_evaluators]
     if unknown:
         raise UsageError(f"metrics={unknown}: this checkpoint offers {list(FID_NAMES) + list(data_evaluators)}")
-    dataset = build_dataset(cfg)
-    run = SimpleNamespace(step_obj=step, device=device, cfg=cfg, step=state["step"], events=[],
-                          batches=SimpleNamespace(samples=SeededSamples(dataset, seed=cfg.seed)),
+    datasets = {"train": build_dataset(cfg)}
+    run = SimpleNamespace(algorithm=algo, device=device, cfg=cfg, step=state["step"], events=[],
+                          batches=SimpleNamespace(samples=SeededSamples(datasets["train"], seed=cfg.seed)),
+                          dataset=lambda split: datasets.setdefault(split, build_dataset(cfg, split)),
                           event=lambda kind, message, **kw: print(f"warning: {kind}: {message}"))
     metrics, protocols = {}, {}
     if any(n in FID_NAMES for n in names):

@@ -11,10 +11,10 @@ from PIL import Image, UnidentifiedImageError
 from torchvision.transforms import v2
 from torchvision.utils import save_image
 
-from ganlab.cli import arg_int, parse_kv
+from ganlab.commands.args import arg_int, parse_kv
 from ganlab.data.folders import EXTENSIONS
 from ganlab.errors import UsageError
-from ganlab.sampling import load_step
+from ganlab.training.restore import load_algorithm
 from ganlab.training.runtime import pick_device
 
 
@@ -29,8 +29,8 @@ def translate_command(args: list[str]) -> None:
     files = sorted(p for p in src.rglob("*") if p.suffix.lower() in EXTENSIONS)
     if not files:
         raise UsageError(f"input={src}: no images ({', '.join(sorted(EXTENSIONS))}) in that folder")
-    step, cfg, state = load_step(kv["ckpt"], device)
-    if not hasattr(step, "translate"):
+    algo, cfg, state = load_algorithm(kv["ckpt"], device)
+    if not hasattr(algo, "translate"):
         raise UsageError(f"{cfg.model.name} is not a translation model: use `ganlab sample`")
     if direction not in ("AtoB", "BtoA"):
         raise UsageError(f"direction={direction!r}: choose AtoB or BtoA")
@@ -53,7 +53,7 @@ def translate_command(args: list[str]) -> None:
                 images.append(prep(Image.open(f).convert(mode)))
             except (UnidentifiedImageError, OSError) as e:
                 raise UsageError(f"cannot read image {f}: {e}") from e
-        res = step.translate(torch.stack(images).to(device), direction)
+        res = algo.translate(torch.stack(images).to(device), direction)
         for i, f in enumerate(chunk):
             rel = f.relative_to(src).with_suffix(".png")
             (out / rel).parent.mkdir(parents=True, exist_ok=True)

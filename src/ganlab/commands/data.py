@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganlab.cli import parse_kv
+from ganlab.commands.args import parse_kv
 from ganlab.errors import UsageError
-
-
-def cache_path(cfg) -> Path:
-    """Where `data prepare` writes, and `data.cache=h5` reads, a dataset's h5 cache."""
-    if cfg.data.get("cache_path"):
-        return Path(cfg.data.cache_path)
-    size = cfg.data.get("image_size")
-    return Path("data/cache") / (f"{cfg.data.name}_{size}px.h5" if size else f"{cfg.data.name}.h5")
 
 
 def data_command(args: list[str]) -> None:
@@ -42,7 +34,7 @@ def _download(args: list[str]) -> None:
 
 def _prepare(args: list[str]) -> None:
     from ganlab.config import compose
-    from ganlab.data.h5cache import prepare
+    from ganlab.data.h5cache import cache_path, prepare
     from ganlab.training.build import build_dataset
     dtype = "uint8"
     overrides = []

@@ -1,6 +1,7 @@
 """The GAN step for unpaired translation (aNet, CycleGAN): two generators A->B and B->A, two
 discriminators, adversarial + cycle-consistency + identity (+ the seed's "perceptual" L1 between
-output and input) losses, an image pool per direction. Phases as in noise_step.py.
+output and input) losses, an image pool per direction. Phases: D (both Ds), G (both Gs, every
+`g_every` steps), as in gan.py.
 
 Generators return dicts: {"out"} (CycleGAN) or {"out", "gen", "attn"} (aNet). Discriminators
 return a logit map (PatchGAN) or {"global", "pixel"} (U-Net D, Schönfeld et al. 2020).
@@ -14,19 +15,21 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganlab.algorithms.base import Phase, StepContext
+from ganlab.algorithms.d_inputs import DInputs
+from ganlab.algorithms.gan import FirstOutput, d_accuracy, d_outputs, per_source
+from ganlab.algorithms.image_pool import ImagePool
 from ganlab.errors import ConfigError
-from ganlab.training.d_inputs import DInputs, StepContext
-from ganlab.training.image_pool import ImagePool
-from ganlab.training.noise_step import FirstOutput, d_accuracy, d_outputs, per_source
 
 
-class TranslationStep:
+class TranslationGAN:
     def __init__(self, *, G_AB: nn.Module, G_BA: nn.Module, D_A: nn.Module, D_B: nn.Module, loss,
                  lambda_cycle: float = 10.0,     # weight of ||G_BA(G_AB(a)) - a||_1 (both ways)
                  lambda_identity: float = 0.5,   # x lambda_cycle, weight of ||G_AB(b) - b||_1 (CycleGAN)
                  lambda_perceptual: float = 0.0,  # seed 000's "perceptual" term: ||G_AB(a) - a||_1
                  lambda_mask: float = 0.0,       # L1 sparsity on the attention mask (aNet), 0 = off
                  pool_size: int = 50,            # image pool per direction (0 = current fakes only)
+                 g_every: int = 1,               # G updates once per g_every D updates (n_critic)
                  d_tricks: Sequence = (),
                  n_visuals: int = 4):
         self.G_AB, self.G_BA, self.D_A, self.D_B, self.loss = G_AB, G_BA, D_A, D_B, loss
@@ -34,19 +37,19 @@ class TranslationStep:
         self.pools = {"A": ImagePool(size=pool_size), "B": ImagePool(size=pool_size)}
         self.d_tricks = list(d_tricks)
         self.n_visuals = n_visuals
-        self.ctx = StepContext(step=0, epoch=0)
+        self.g_every = g_every
 
     # -- what the loop needs to know -------------------------------------------------------
     def modules(self) -> dict[str, nn.Module]:
         return {"G_AB": self.G_AB, "G_BA": self.G_BA, "D_A": self.D_A, "D_B": self.D_B}
 
-    def phase_modules(self, phase: str) -> list[nn.Module]:
-        return [self.D_A, self.D_B] if phase == "D" else [self.G_AB, self.G_BA]
+    def phases(self) -> list[Phase]:
+        return [Phase("D", self.d_step, (self.D_A, self.D_B), after=self._after_d),
+                Phase("G", self.g_step, (self.G_AB, self.G_BA), every=self.g_every)]
 
-    def after_phase(self, phase: str) -> None:
-        if phase == "D":
-            self.loss.after_d_step(self.D_A)
-            self.loss.after_d_step(self.D_B)
+    def _after_d(self) -> None:
+        self.loss.after_d_step(self.D_A)
+        self.loss.after_d_step(self.D_B)
 
     def state_dict(self) -> dict:
         return {"pools": {k: p.state_dict() for k, p in self.pools.items()},
@@ -60,10 +63,10 @@ class TranslationStep:
                 t.load_state_dict(s)
 
     # -- D phase ---------------------------------------------------------------------------
-    def _d_side(self, D: nn.Module, real: Tensor, fake: Tensor, name: str) -> dict[str, Tensor]:
+    def _d_side(self, D: nn.Module, real: Tensor, fake: Tensor, name: str, ctx: StepContext) -> dict[str, Tensor]:
         inp = DInputs(real=real, fake=fake)
         for trick in self.d_tricks:
-            inp = trick(inp, self.ctx, step=_OneD(D))
+            inp = trick(inp, ctx, algorithm=_OneD(D))
         outs_r, outs_f = d_outputs(D(inp.real)), d_outputs(D(inp.fake))
         loss = sum(self.loss.d_loss(r, f, inp.real_target, inp.fake_target) for r, f in zip(outs_r, outs_f))
         stats = {}
@@ -88,12 +91,12 @@ class TranslationStep:
                 + bce(out_m["global"], torch.zeros_like(out_m["global"]))
                 + consistency_loss(out_m["pixel"], out_r["pixel"].detach(), out_f["pixel"].detach(), mask))
 
-    def d_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def d_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         a, b = batch["A"], batch["B"]
         with torch.no_grad():
             fake_b, fake_a = self.G_AB(a)["out"], self.G_BA(b)["out"]
-        side_b = self._d_side(self.D_B, b, self.pools["B"].query(fake_b), "b")
-        side_a = self._d_side(self.D_A, a, self.pools["A"].query(fake_a), "a")
+        side_b = self._d_side(self.D_B, b, self.pools["B"].query(fake_b), "b", ctx)
+        side_a = self._d_side(self.D_A, a, self.pools["A"].query(fake_a), "a", ctx)
         loss = 0.5 * (side_a.pop("loss") + side_b.pop("loss"))  # CycleGAN halves D's objective
         out = {"loss": loss, "train/loss_d": loss.detach()}
         p_real = torch.cat([side_a.pop("p_real"), side_b.pop("p_real")])
@@ -111,7 +114,7 @@ class TranslationStep:
     def _adv(self, D, fake: Tensor) -> Tensor:
         return sum(self.loss.g_loss(o) for o in d_outputs(D(fake)))
 
-    def g_step(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def g_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         a, b = batch["A"], batch["B"]
         ab, ba = self.G_AB(a), self.G_BA(b)
         rec_a, rec_b = self.G_BA(ab["out"])["out"], self.G_AB(ba["out"])["out"]
@@ -150,7 +153,7 @@ class TranslationStep:
         """Per direction, one row per image: input | output | attention | raw generator |
         reconstruction | identity."""
         from torchvision.utils import make_grid
-        data = run.batches.samples.dataset
+        data = run.dataset("train")
         batch = {k: torch.stack([data[i][k] for i in range(self.n_visuals)]).to(run.device) for k in ("A", "B")}
         grids = {}
         for direction, src, tgt in (("AtoB", "A", "B"), ("BtoA", "B", "A")):
@@ -166,7 +169,7 @@ class TranslationStep:
 
 
 class _OneD:
-    """What tricks see as `step`: one D (lying-positive rates fakes with it)."""
+    """What tricks see as `algorithm`: one D (lying-positive rates fakes with it)."""
 
     def __init__(self, D):
         self.D = FirstOutput(D)
