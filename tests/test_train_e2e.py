@@ -14,6 +14,8 @@ def test_train_writes_a_complete_run_dir(ganlab, tmp_path):
     s = summary(run)
     assert s["status"] == "ok" and s["step"] == 4
     assert {"train/loss_d", "train/loss_g", "train/d_real", "train/d_fake"} <= set(s["metrics"])
+    groups = s["config_groups"]  # what the run is made of, with no tuned file for dcgan x shapes
+    assert groups["model"] == "dcgan" and groups["data"] == "shapes" and "tuned" not in groups
     assert (run / "checkpoints" / "last.pt").is_file()
     assert (run / ".hydra" / "config.yaml").is_file() and (run / "train.log").is_file()
     assert list((run / "tb").glob("events.out.tfevents.*"))
@@ -94,6 +96,9 @@ def test_mlp_on_ring8_reports_mode_metrics(ganlab, tmp_path):
            "hydra.run.dir=run")
     s = summary(tmp_path / "run")
     assert {"val/modes", "val/hq", "val/reverse_kl"} <= set(s["metrics"])
+    # the tuned defaults of mlp x ring8 are applied, said at start and recorded
+    assert s["config_groups"]["tuned"] == "conf/tuned/mlp_ring8.yaml"
+    assert "tuned defaults applied: conf/tuned/mlp_ring8.yaml" in (tmp_path / "run" / "train.log").read_text()
     assert s["best"]["monitor"] == "val/modes"
     assert (tmp_path / "run" / "checkpoints" / "best.pt").is_file()
     assert list((tmp_path / "run" / "samples").glob("scatter_step*.png"))

@@ -22,7 +22,7 @@ from ganlab.analysis.runs import (
 from ganlab.files import atomic_write_text
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-GROUPS = ("model", "model/discriminator", "loss", "data", "schedule", "tricks", "experiment")
+GROUPS = ("model", "model/discriminator", "loss", "data", "schedule", "tricks", "experiment", "tuned")
 MAX_SAMPLES = 8
 MAX_OTHER = 12
 CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -58,7 +58,10 @@ def key_config(run: Run) -> list[tuple[str, str]]:
         node = run.config
         for part in group.split("/"):
             node = node.get(part) if isinstance(node, dict) else None
-        name = run.choices.get(group) or (node.get("name") if isinstance(node, dict) else node)
+        name = ((run.summary.get("config_groups") or {}).get(group) or run.choices.get(group)
+                or (node.get("name") if isinstance(node, dict) else node))
+        if group == "tuned" and "tuned" not in (run.summary.get("config_groups") or {}):
+            continue  # Hydra names a tuned file even when none exists: only the recorded one counts
         if name is not None:
             rows.append((group, str(name)))
     if "seed" in run.config:

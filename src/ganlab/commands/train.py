@@ -139,6 +139,7 @@ def train_task(cfg: DictConfig) -> float | None:
     run = None
     try:
         run = _prepared.pop("run", None) or prepare_run(cfg, run_dir, checkpoint=_checkpoint_of(cfg))
+        run.config_groups = config_groups(dict(HydraConfig.get().runtime.choices))
         summary = train(run)
     except Exception as e:
         if run is None:  # failed before the run could write its own record (a sweep job's bad input)
@@ -154,6 +155,19 @@ def train_task(cfg: DictConfig) -> float | None:
     if not sweep_job:
         _exit_for(summary)
     return summary["best"]["value"] if summary["best"] else None
+
+
+def config_groups(choices: dict) -> dict[str, str]:
+    """The option chosen in each config group (model, loss, data, ..., experiment), and the tuned
+    defaults file only when one exists for this model x data pair (it is applied silently by
+    Hydra's optional default otherwise)."""
+    first = ("experiment", "model", "model/discriminator", "loss", "data", "schedule", "tricks")
+    groups = {k: str(choices[k]) for k in sorted(choices, key=lambda k: (k not in first, first.index(k) if k in first else 0))
+              if choices[k] is not None and not k.startswith("hydra/")}
+    tuned = groups.pop("tuned", None)
+    if tuned and (CONF_DIR / "tuned" / f"{tuned}.yaml").is_file():
+        groups["tuned"] = f"conf/tuned/{tuned}.yaml"
+    return groups
 
 
 def record_failure(run_dir: Path, e: BaseException) -> None:

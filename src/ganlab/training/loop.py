@@ -74,6 +74,11 @@ def _open_run_dir(run: Run) -> None:
     run.dir.mkdir(parents=True, exist_ok=True)  # Hydra made it already; direct callers may not have
     if run.lock is None:
         run.lock = RunDirLock(run.dir).acquire()
+    if run.config_groups:  # nothing implicit: which presets and tuned defaults this run is made of
+        groups = run.config_groups
+        log.info("config: %s", "  ".join(f"{k}={v}" for k, v in groups.items() if k != "tuned"))
+        if "tuned" in groups:
+            log.info("tuned defaults applied: %s (command-line overrides win)", groups["tuned"])
     if run.cfg.get("resume"):  # said again now that train.log is open
         log.info("resumed %s from %s at step %d", run.dir, run.resumed_from or "nothing (no checkpoint yet)", run.step)
     for stale in remove_stale_temps(run.ckpt_dir) + remove_stale_temps(run.dir):

@@ -54,6 +54,7 @@ class Run:
         self.save_requests: list[str] = []         # checkpoint file names to write at the end of this step
         self.elapsed_before = 0.0   # wall time of earlier sessions of this run (resume)
         self.resumed_from: Path | None = None
+        self.config_groups: dict[str, str] = {}  # the option of each config group (set by `ganlab train`)
         self.lock = None
         self.t0 = time.time()
         self.log_every = cfg.trainer.log_every
@@ -267,6 +268,7 @@ class Run:
             "best": best,
             "events": self.events,
             "protocols": self.protocols,
+            "config_groups": self.config_groups,
             "run_dir": str(self.dir),
         }
         for cb in self.callbacks.values():  # callbacks may add sections (e.g. "phases")
