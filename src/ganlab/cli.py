@@ -6,27 +6,8 @@ from __future__ import annotations
 import sys
 
 from ganlab import signals
+from ganlab.commands import HELP, USAGE
 from ganlab.errors import GanlabError
-
-USAGE = """usage: ganlab <command> [args]
-
-  train [overrides]        train a run (Hydra: model=, loss=, data=, schedule=, experiment=, -m for sweeps,
-                           --cfg job to print the composed config, resume=<run dir|checkpoint>)
-  sample ckpt=PATH [n=64] [out=samples.png] [seed=0] [device=auto]
-                           images (or a 2D scatter) from a checkpoint alone
-  translate ckpt=PATH input=DIR out=DIR [direction=AtoB|BtoA] [device=auto]
-                           a folder of images through a translation checkpoint (+ masks for agan)
-  data download <name> [root=DIR]    fetch and check a public dataset (horse2zebra)
-  data prepare data=<name> [dtype=uint8|float16] [overrides]
-                           write a dataset once into an h5 cache (train with data.cache=h5)
-  eval ckpt=PATH [metrics=[fid,kid]] [weights_path=PATH] [feature=inception|random_conv] [n=5000]
-                           metrics of a checkpoint -> eval.json beside it (also modes / masks by name)
-  bench [ARGS]             training throughput of ganlab's loop vs a bare PyTorch loop
-  report RUN_DIR [out=RUN_DIR/report.html]
-                           a self-contained HTML report of a run: config, events, curves, samples
-  compare PATHS... [--sort KEY[:asc|:desc]] [--csv PATH] [--metrics m1,m2]
-                           a table of runs (dirs, parents of runs, globs), grouped over seeds
-"""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,21 +17,36 @@ def main(argv: list[str] | None = None) -> None:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         sys.exit(0 if argv else 2)
+    if argv[0] == "--version":
+        from ganlab import __version__
+        print(f"ganlab {__version__}")
+        return
     command, args = argv[0], argv[1:]
-    commands = {"train": _train, "sample": _sample, "translate": _translate, "eval": _eval, "data": _data, "bench": _bench,
-                "report": _report, "compare": _compare}
+    commands = {"train": _train, "sample": _sample, "translate": _translate, "eval": _eval, "data": _data,
+                "bench": _bench, "report": _report, "compare": _compare}
     from rich.console import Console  # after the signal handler: nothing slow comes before it
 
     err = Console(stderr=True, soft_wrap=True)  # long paths stay on one line
     if command not in commands:
-        err.print(f"[red]error:[/] unknown command {command!r}\n")
+        import difflib
+        close = difflib.get_close_matches(command, list(commands), n=1)
+        err.print(f"[red]error:[/] unknown command {command!r}" + (f": did you mean `ganlab {close[0]}`?" if close else ""))
         print(USAGE)
         sys.exit(2)
+    if command not in ("train", "compare") and {"-h", "--help"} & set(args):  # train: Hydra's help
+        sub = f"{command} {args[0]}" if args and f"{command} {args[0]}" in HELP else command
+        _help(sub)
+        return
     try:
         commands[command](args)
     except GanlabError as e:
         err.print(f"[red]error:[/] {e}", highlight=False)
         sys.exit(e.exit_code)
+
+
+def _help(command: str) -> None:
+    subs = [k for k in HELP if k == command or k.startswith(f"{command} ")]
+    print("\n".join(f"usage: ganlab {HELP[k][0]}\n  {HELP[k][1]}" for k in subs))
 
 
 def _train(args: list[str]) -> None:
