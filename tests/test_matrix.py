@@ -45,9 +45,12 @@ def test_translation_generators_train_with_every_discriminator(tmp_path, model, 
 
 
 def test_unet_discriminator_cutmix_and_dcgan_with_patchgan(tmp_path):
-    _train(tmp_path / "a", ["model=agan", "model/discriminator=unet", "model.discriminator.cutmix_prob=1.0",
+    _train(tmp_path / "a", ["model=agan", "model/discriminator=unet", "model.algorithm.cutmix_prob=1.0",
                             "data=toyzebra", "model.width=8", "model.discriminator.width=8", "data.image_size=16",
                             "data.dataset.size=16", "data.test_dataset.size=8", "data.batch_size=2"])
+    _train(tmp_path / "c", ["model=dcgan", "model/discriminator=unet", "model.algorithm.cutmix_prob=1.0",
+                            "model.width=8", "model.discriminator.width=8", "data.image_size=16",
+                            "data.dataset.size=32", "~data.evaluators.fid_proxy"])  # the noise GAN uses it too
     _train(tmp_path / "b", ["model=dcgan", "model/discriminator=patchgan", "model.width=8",
                             "model.discriminator.width=8", "data.image_size=32", "data.dataset.size=32",
                             "~data.evaluators.fid_proxy"])

@@ -9,10 +9,11 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import nn
 
+from ganlab.losses.unet_cutmix import consistency_loss, cutmix
 from ganlab.models.agan import AttentionGenerator, DilatedBottleneck
 from ganlab.models.cyclegan import ResnetGenerator
 from ganlab.models.patchgan import PatchDiscriminator, receptive_field
-from ganlab.models.unet_disc import UNetDiscriminator, consistency_loss, cutmix
+from ganlab.models.unet_disc import UNetDiscriminator
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 W = 4  # tiny widths keep every test well under a second
@@ -219,15 +220,22 @@ def test_unet_d_shapes(depth):
 
 
 def test_unet_d_options():
-    D = _unet_d(spectral=True, cutmix_prob=0.3)
-    assert D.cutmix_prob == 0.3
+    D = _unet_d(spectral=True)
     assert any(nn.utils.parametrize.is_parametrized(m, "weight") for m in D.modules())
     assert not any(nn.utils.parametrize.is_parametrized(m, "weight") for m in _unet_d(spectral=False).modules())
     assert any(isinstance(m, nn.InstanceNorm2d) for m in _unet_d(norm="instance").modules())
     with pytest.raises(ValueError, match="divisible by 8"):
         _unet_d()(torch.zeros(1, 3, 20, 20))
-    with pytest.raises(ValueError, match="cutmix_prob"):
-        _unet_d(cutmix_prob=1.5)
+
+
+def test_cutmix_probability_is_the_algorithms_and_needs_a_unet_d():
+    from ganlab.algorithms.gan import check_cutmix
+    from ganlab.models.patchgan import PatchDiscriminator
+    assert check_cutmix(0.3, _unet_d()) == 0.3
+    with pytest.raises(ValueError, match="must be in"):
+        check_cutmix(1.5, _unet_d())
+    with pytest.raises(ValueError, match="model/discriminator=unet"):
+        check_cutmix(0.5, PatchDiscriminator(channels=3, width=8))
 
 
 def test_cutmix_mask_is_binary_and_mixes():

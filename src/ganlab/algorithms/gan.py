@@ -15,6 +15,9 @@ from torch import Tensor, nn
 from ganlab.algorithms.base import Phase, StepContext
 from ganlab.algorithms.d_inputs import SOURCE_NAMES, DInputs
 from ganlab.algorithms.ema import EMA
+from ganlab.errors import ConfigError
+from ganlab.losses.unet_cutmix import cutmix_loss
+from ganlab.models.unet_disc import UNetDiscriminator
 
 
 def d_outputs(out) -> list[Tensor]:
@@ -37,6 +40,7 @@ class FirstOutput(nn.Module):
 class GAN:
     def __init__(self, *, G: nn.Module, D: nn.Module, loss, z_dim: int, num_classes: int = 0,
                  g_every: int = 1,          # G updates once per g_every D updates (WGAN's n_critic)
+                 cutmix_prob: float = 0.0,  # U-Net D: chance per D step of the CutMix regularisation
                  d_tricks: Sequence = (),   # callables DInputs -> DInputs (training/tricks.py)
                  ema_decay: float = 0.0,    # 0 = off; else G's weights averaged for sampling/eval
                  n_fixed: int = 64):        # fixed-noise samples drawn for every grid
@@ -44,6 +48,10 @@ class GAN:
         self.z_dim, self.num_classes = z_dim, num_classes
         self.d_tricks = list(d_tricks)
         self.g_every = g_every
+        self.cutmix_prob = check_cutmix(cutmix_prob, D)
+        if self.cutmix_prob and num_classes:
+            raise ConfigError("model.algorithm.cutmix_prob: CutMix mixes images of different classes; "
+                              "use it with an unconditional model")
         self.G_ema = EMA(G, decay=ema_decay) if ema_decay > 0 else None
         # fixed noise (and classes: one row per class) so sample grids are comparable over time
         g = torch.Generator().manual_seed(1234)
@@ -101,6 +109,8 @@ class GAN:
         loss_d = sum(self.loss.d_loss(r, f, inp.real_target, inp.fake_target) for r, f in zip(outs_r, outs_f))
         d_real, d_fake = outs_r[0], outs_f[0]
         out = {"train/loss_d": loss_d.detach()}
+        if self.cutmix_prob and torch.rand(()) < self.cutmix_prob:
+            loss_d = loss_d + cutmix_loss(self.D, inp.real, inp.fake)
         penalty = None if self.loss.penalty_every > 1 else self.loss.penalty(FirstOutput(self.D), inp.real, inp.fake,
                                                                              inp.real_cond)
         if penalty is not None:
@@ -163,6 +173,15 @@ class GAN:
         out = G(z) if self.fixed_y is None else G(z, self.fixed_y.to(device))
         G.train(was_training)
         return out
+
+
+def check_cutmix(prob: float, D: nn.Module) -> float:
+    """CutMix needs a D with a per-pixel output (the U-Net D)."""
+    if not 0.0 <= prob <= 1.0:
+        raise ConfigError(f"model.algorithm.cutmix_prob={prob}: must be in [0, 1]")
+    if prob and not isinstance(D, UNetDiscriminator):
+        raise ConfigError("model.algorithm.cutmix_prob needs the U-Net discriminator (model/discriminator=unet)")
+    return float(prob)
 
 
 def d_accuracy(loss, p_real: Tensor, p_fake: Tensor) -> dict[str, Tensor]:

@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganlab.algorithms.base import Phase, StepContext
 from ganlab.algorithms.d_inputs import DInputs
-from ganlab.algorithms.gan import FirstOutput, d_accuracy, d_outputs, per_source
+from ganlab.algorithms.gan import FirstOutput, check_cutmix, d_accuracy, d_outputs, per_source
 from ganlab.algorithms.image_pool import ImagePool
 from ganlab.errors import ConfigError
+from ganlab.losses import translation as losses
+from ganlab.losses.unet_cutmix import cutmix_loss
 
 
 class TranslationGAN:
@@ -30,6 +31,7 @@ class TranslationGAN:
                  lambda_mask: float = 0.0,       # L1 sparsity on the attention mask (aNet), 0 = off
                  pool_size: int = 50,            # image pool per direction (0 = current fakes only)
                  g_every: int = 1,               # G updates once per g_every D updates (n_critic)
+                 cutmix_prob: float = 0.0,       # U-Net D: chance per D step of the CutMix regularisation
                  d_tricks: Sequence = (),
                  n_visuals: int = 4):
         self.G_AB, self.G_BA, self.D_A, self.D_B, self.loss = G_AB, G_BA, D_A, D_B, loss
@@ -38,6 +40,7 @@ class TranslationGAN:
         self.d_tricks = list(d_tricks)
         self.n_visuals = n_visuals
         self.g_every = g_every
+        self.cutmix_prob = check_cutmix(cutmix_prob, D_A)
 
     # -- what the loop needs to know -------------------------------------------------------
     def modules(self) -> dict[str, nn.Module]:
@@ -70,26 +73,14 @@ class TranslationGAN:
         outs_r, outs_f = d_outputs(D(inp.real)), d_outputs(D(inp.fake))
         loss = sum(self.loss.d_loss(r, f, inp.real_target, inp.fake_target) for r, f in zip(outs_r, outs_f))
         stats = {}
-        cutmix_p = getattr(D, "cutmix_prob", 0.0)
-        if cutmix_p and len(outs_r) == 2 and torch.rand(()) < cutmix_p:
-            loss = loss + self._cutmix_loss(D, inp.real, inp.fake)
+        if self.cutmix_prob and torch.rand(()) < self.cutmix_prob:
+            loss = loss + cutmix_loss(D, inp.real, inp.fake)
         penalty = self.loss.penalty(FirstOutput(D), inp.real, inp.fake)
         if penalty is not None:
             loss = loss + penalty
         p_real, p_fake = self.loss.d_output(outs_r[0]), self.loss.d_output(outs_f[0])
         stats[f"train/d_real_{name}"], stats[f"train/d_fake_{name}"] = p_real.mean(), p_fake.mean()
         return {"loss": loss, "p_real": p_real, "p_fake": p_fake, "inp": inp, **stats}
-
-    def _cutmix_loss(self, D, real: Tensor, fake: Tensor) -> Tensor:
-        """U-Net D's CutMix regularisation: the decoder must find the real region of a mixed
-        image, its encoder call it fake, and its per-pixel output be consistent with mixing."""
-        from ganlab.models.unet_disc import consistency_loss, cutmix
-        mixed, mask = cutmix(real, fake)
-        out_m, out_r, out_f = D(mixed), D(real), D(fake)
-        bce = F.binary_cross_entropy_with_logits
-        return (bce(out_m["pixel"], mask.expand_as(out_m["pixel"]))
-                + bce(out_m["global"], torch.zeros_like(out_m["global"]))
-                + consistency_loss(out_m["pixel"], out_r["pixel"].detach(), out_f["pixel"].detach(), mask))
 
     def d_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         a, b = batch["A"], batch["B"]
@@ -119,20 +110,20 @@ class TranslationGAN:
         ab, ba = self.G_AB(a), self.G_BA(b)
         rec_a, rec_b = self.G_BA(ab["out"])["out"], self.G_AB(ba["out"])["out"]
         adv = self._adv(self.D_B, ab["out"]) + self._adv(self.D_A, ba["out"])
-        cyc = F.l1_loss(rec_a, a) + F.l1_loss(rec_b, b)
+        cyc = losses.cycle(rec_a, a, rec_b, b)
         loss = adv + self.l_cyc * cyc
         out = {"train/loss_g_adv": adv.detach(), "train/loss_cycle": cyc.detach()}
         if self.l_id:
-            idt = F.l1_loss(self.G_AB(b)["out"], b) + F.l1_loss(self.G_BA(a)["out"], a)
+            idt = losses.identity(self.G_AB(b)["out"], b, self.G_BA(a)["out"], a)
             loss = loss + self.l_cyc * self.l_id * idt
             out["train/loss_identity"] = idt.detach()
         if self.l_perc:
-            perc = F.l1_loss(ab["out"], a) + F.l1_loss(ba["out"], b)
+            perc = losses.perceptual(ab["out"], a, ba["out"], b)
             loss = loss + self.l_perc * perc
             out["train/loss_perceptual"] = perc.detach()
         if "attn" in ab:
             if self.l_mask:
-                loss = loss + self.l_mask * (ab["attn"].mean() + ba["attn"].mean())
+                loss = loss + self.l_mask * losses.mask_sparsity(ab["attn"], ba["attn"])
             out["train/mask_coverage"] = 0.5 * (ab["attn"].detach().mean() + ba["attn"].detach().mean())
         out |= {"loss": loss, "train/loss_g": loss.detach()}
         return out

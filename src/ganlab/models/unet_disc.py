@@ -4,14 +4,12 @@ per-pixel discriminator of seed 000.
 The encoder (residual down blocks) ends in a GLOBAL real/fake logit per image; a decoder (residual
 up blocks, with skips from the encoder) gives a PER-PIXEL logit map at the input resolution.
 
-How the outputs combine into losses (the paper; ganlab's TranslationGAN follows it):
+How the outputs combine into losses (the paper; ganlab's algorithms follow it):
   L_D = L_D_enc + L_D_dec, each a BCE on logits: the global logit against 1 (real) / 0 (fake), and
         every pixel logit against 1 / 0, averaged over pixels.
   L_G = the same two terms with the fake images labelled real.
-  CutMix regularisation (D only, applied with probability `cutmix_prob`): for
-  mixed, M = cutmix(real, fake), the decoder's target is M per pixel, the encoder's is 0 (a mix
-  is fake), plus consistency_loss(D(mixed)["pixel"], D(real)["pixel"], D(fake)["pixel"], M).
-  The paper ramps the probability from 0 to 0.5 early in training.
+  CutMix regularisation (D only): losses/unet_cutmix.py, applied with probability
+  model.algorithm.cutmix_prob (the paper ramps it from 0 to 0.5 early in training).
 """
 
 from __future__ import annotations
@@ -80,14 +78,11 @@ class UNetDiscriminator(nn.Module):
     def __init__(self, *, channels: int = 3, width: int = 32,
                  depth: int = 3,                # down (and up) levels
                  norm: str = "none",            # none | batch | instance, inside the residual blocks
-                 spectral: bool = True,         # spectral norm on every conv and linear (the paper)
-                 cutmix_prob: float = 0.0):     # read by the step: chance of CutMix regularisation per D step
+                 spectral: bool = True):        # spectral norm on every conv and linear (the paper)
         super().__init__()
         if depth < 1:
             raise ConfigError(f"depth={depth}: must be >= 1")
-        if not 0.0 <= cutmix_prob <= 1.0:
-            raise ConfigError(f"cutmix_prob={cutmix_prob}: must be in [0, 1]")
-        self.depth, self.cutmix_prob = depth, float(cutmix_prob)
+        self.depth = depth
         ws = [width * min(2 ** i, MAX_MULT) for i in range(depth)]
         self.encoder = nn.ModuleList(DownBlock(in_ch=c_in, out_ch=c_out, norm=norm, preact=i > 0)
                                      for i, (c_in, c_out) in enumerate(zip([channels, *ws], ws)))
@@ -111,35 +106,3 @@ class UNetDiscriminator(nn.Module):
         for block, i in zip(self.decoder, reversed(range(self.depth))):
             h = block(h, skips[i])
         return {"global": out_global, "pixel": self.pixel_head(h)}
-
-
-def cutmix(real: Tensor, fake: Tensor, *, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-    """CutMix of a real and a fake batch (the paper's mix(x, G(z), M)): per sample, a rectangle of
-    area ratio r ~ U(0, 1) (the paper's Beta(1, 1)), with the image's aspect ratio, at a uniform
-    position. Returns (mixed, mask): mask (B, 1, H, W) is 1 where the pixel comes from `real`
-    (inside the box), 0 where it comes from `fake`; mixed = mask * real + (1 - mask) * fake.
-    `generator`: a torch.Generator for reproducible boxes (the draws happen on its device)."""
-    if real.shape != fake.shape:
-        raise ValueError(f"cutmix: real {tuple(real.shape)} and fake {tuple(fake.shape)} differ in shape")
-    b, _, h, w = real.shape
-    u = torch.rand(b, 3, generator=generator, device=generator.device if generator is not None else "cpu")
-    side = u[:, 0].sqrt()
-    bh, bw = (side * h).round().long(), (side * w).round().long()
-    y0 = (u[:, 1] * (h - bh + 1)).floor().long().clamp(max=h - bh)  # u < 1, the clamp is for safety
-    x0 = (u[:, 2] * (w - bw + 1)).floor().long().clamp(max=w - bw)
-    y0, x0, bh, bw = (t.to(real.device)[:, None] for t in (y0, x0, bh, bw))
-    ys, xs = torch.arange(h, device=real.device), torch.arange(w, device=real.device)
-    rows = (ys >= y0) & (ys < y0 + bh)  # (B, H)
-    cols = (xs >= x0) & (xs < x0 + bw)  # (B, W)
-    mask = (rows[:, :, None] & cols[:, None, :]).to(real.dtype)[:, None]
-    return mask * real + (1 - mask) * fake, mask
-
-
-def consistency_loss(d_pixel_of_mixed: Tensor, d_pixel_real: Tensor, d_pixel_fake: Tensor, mask: Tensor) -> Tensor:
-    """The paper's consistency regularisation on per-pixel logits:
-    || D_dec(mix(x, G(z), M)) - mix(D_dec(x), D_dec(G(z)), M) ||^2, averaged over batch and pixels
-    (the paper's squared norm, divided by the pixel count so its weight does not depend on the image
-    size). Zero for a D that acts on each pixel independently. Detach the real/fake terms (as
-    TranslationGAN does) to let only the mixed pass be pulled towards the mix."""
-    target = mask * d_pixel_real + (1 - mask) * d_pixel_fake
-    return (d_pixel_of_mixed - target).pow(2).mean()
