@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from ganlab.data.errors import DataError
-from ganlab.data.folders import MNIST, ImageFolder, UnpairedFolders
+from ganlab.data.folders import MNIST, ImageFolder, UnpairedFolders, missing_root_error
 from ganlab.data.transforms import apply_to_sample, augment_tensor_pipeline
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "data"
@@ -39,13 +39,15 @@ def test_image_folder_mixed_sizes_modes_and_nesting(tmp_path):
     _image(tmp_path / "sub" / "c.png", (64, 64), "RGBA")
     _image(tmp_path / "sub" / "deeper" / "d.png", (20, 20), "P")
     _image(tmp_path / "e.jpg", (300, 200), "CMYK")
+    _image(tmp_path / "sub" / "f.JPEG", (12, 50), "L")  # extensions match case-insensitively
     (tmp_path / "notes.txt").write_text("not an image")
-    for channels in (3, 1):
-        ds = ImageFolder(root=tmp_path, image_size=16, channels=channels)
-        assert len(ds) == 5
+    for channels, augment in ((3, False), (1, False), (3, True)):
+        ds = ImageFolder(root=tmp_path, image_size=16, channels=channels, augment=augment)
+        assert len(ds) == 6
         ds.verify()
         for i in range(len(ds)):
             s = ds[i]
+            assert set(s) == {"x", "y"}
             assert s["x"].shape == (channels, 16, 16) and s["x"].dtype == torch.float32
             assert -1 <= s["x"].min() and s["x"].max() <= 1
             assert s["y"].dtype == torch.int64 and int(s["y"]) == 0
@@ -76,6 +78,12 @@ def test_missing_horse2zebra_says_how_to_download(tmp_path, monkeypatch):
         UnpairedFolders(root_a="data/horse2zebra/trainA", root_b="data/horse2zebra/trainB", image_size=16)
     assert str(e.value) == ("data/horse2zebra not found: run `ganlab data download horse2zebra` "
                             "(or set data.root=...)")
+    # any CycleGAN-layout root (trainA/trainB under data.root) that is missing says how to get one
+    other = tmp_path / "h2z"
+    msg = str(missing_root_error(other / "trainA", "data.root"))
+    assert "ganlab data download horse2zebra" in msg and str(other) in msg
+    # a plain folder does not advertise a download
+    assert "download" not in str(missing_root_error(tmp_path / "faces", "data.root"))
 
 
 def test_empty_folder_named(tmp_path):
@@ -183,6 +191,8 @@ def test_unpaired_folders_format_and_pairing(tmp_path):
     bs = [ds[i]["B"] for i in range(5)]
     assert all(not torch.equal(bs[i], bs[j]) for i in range(5) for j in range(i))  # a permutation
     assert sorted(ds.perm_b.tolist()) == list(range(5))
+    other = UnpairedFolders(root_a=tmp_path / "A", root_b=tmp_path / "B", image_size=16, augment=False, seed=1)
+    assert torch.equal(other[2]["B"], ds[2]["B"])  # the pairing is a function of the seed
     ds.verify()
     with pytest.raises(DataError, match=r"B2 not found.*data\.root_b="):
         UnpairedFolders(root_a=tmp_path / "A", root_b=tmp_path / "B2", image_size=16)
@@ -255,20 +265,20 @@ def _data_cfg(name: str, tmp_path: Path):
 def test_every_data_config_instantiates(name, tmp_path):
     cfg = _data_cfg(name, tmp_path)
     d = cfg.data
-    assert d.name == name and d.kind in ("image", "points", "unpaired") and d.cache in ("none", "h5")
+    assert d.name == name and d.cache in ("none", "h5")
     assert d.batch_size > 0 and d.num_classes >= 0 and d.num_workers >= 0
     if name in ("folder", "horse2zebra"):
         assert d.image_size  # the size is a key, overridable from the command line
     ds = instantiate(d.dataset)
     s = ds[0]
-    if d.kind == "points":
+    if "A" in s:  # unpaired (translation) data
+        assert s["A"].shape == s["B"].shape == (d.channels, d.image_size, d.image_size)
+    elif "modes" in d:  # 2D points
         assert d.modes in ("ring8", "grid25") and ds.std == d.std and ds.centers.shape[1] == 2
         assert s["x"].shape == (2,)
-    elif d.kind == "image":
+    else:  # images
         assert s["x"].shape == (d.channels, d.image_size, d.image_size)
         assert 0 <= int(s["y"]) < max(1, d.num_classes)
-    else:
-        assert s["A"].shape == s["B"].shape == (d.channels, d.image_size, d.image_size)
     if d.test_dataset is not None:
         t = instantiate(d.test_dataset)
         assert t[0].keys() == s.keys()

@@ -17,7 +17,7 @@ from conftest import GANLAB, checkpoint_tensors, run_ganlab, summary
 TINY = ["model.width=8", "data.image_size=16", "data.dataset.size=64", "data.batch_size=8", "trainer.device=cpu",
         "trainer.log_every=1"]
 # a run whose record moves at every step: evaluation, best.pt, health events (patience 2), checkpoints
-RECORDED = [*TINY, "trainer.max_steps=24", "trainer.eval_every=4", "callbacks.checkpoint.every_n_steps=1",
+RECORDED = [*TINY, "trainer.eval_every=4", "callbacks.checkpoint.every_n_steps=1",
             "callbacks.health.patience=2", "callbacks.health.diversity_every=4", "callbacks.health.diversity_patience=1",
             "data.evaluators.fid_proxy.n_samples=64", "data.evaluators.fid_proxy.kid_subset_size=32",
             "callbacks.tensorboard.sample_every_n_steps=8", "schedule.lr_d=2e-3"]
@@ -54,10 +54,11 @@ def _wait_for(path: Path, proc, timeout=120):
 # -- kill -9 at random moments and inside checkpoint writes, then resume -------------------------
 
 def _kill_loop(tmp_path, kills: int, seed: int):
-    run_ganlab("train", *RECORDED, "hydra.run.dir=straight", cwd=tmp_path)
+    recorded = [*RECORDED, f"trainer.max_steps={3 * kills}"]  # room for every kill to land mid-run
+    run_ganlab("train", *recorded, "hydra.run.dir=straight", cwd=tmp_path)
     rng = random.Random(seed)
     killed = tmp_path / "killed"
-    start = args = [*RECORDED, f"hydra.run.dir={killed}"]
+    start = args = [*recorded, f"hydra.run.dir={killed}"]
     steps_at_kill = []
     for i in range(kills):
         marker, last = tmp_path / f"in_write_{i}", killed / "checkpoints" / "last.pt"
@@ -179,6 +180,19 @@ def test_a_run_that_starts_then_fails_keeps_its_directory_with_status_failed(tmp
     for ckpt in (tmp_path / "run" / "checkpoints").glob("*.pt"):
         assert all(torch.isfinite(t).all() for t in checkpoint_tensors(ckpt).values() if t.is_floating_point()), ckpt
     assert "last good checkpoint" in p.stderr + p.stdout or "No checkpoint was written" in p.stderr + p.stdout
+
+
+def test_an_internal_error_shows_its_traceback_and_keeps_the_run_directory(tmp_path):
+    """Not bad input but an unhandled exception mid-run (here the sample grid asks for more
+    images than the data holds): a traceback, exit 1, and the run kept with status failed."""
+    p = run_ganlab("train", "model=agan", "data=toyzebra", "model.width=8", "model.discriminator.width=8",
+                   "data.image_size=16", "data.dataset.size=8", "data.test_dataset.size=8", "data.batch_size=2",
+                   "trainer.device=cpu", "trainer.max_steps=4", "+model.algorithm.n_visuals=50", "hydra.run.dir=run",
+                   cwd=tmp_path, check=False)
+    assert p.returncode == 1 and "Traceback" in p.stderr and "IndexError" in p.stderr, p.stderr[-2000:]
+    s = summary(tmp_path / "run")
+    assert s["status"] == "failed" and "IndexError" in s["error"]
+    assert "Traceback" in (tmp_path / "run" / "train.log").read_text()
 
 
 def test_a_checkpoint_with_nan_weights_is_refused_by_sample(tmp_path):

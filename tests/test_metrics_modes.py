@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from ganlab.metrics.modes import MODE_PROTOCOL, mode_metrics, scatter_figure
+from ganlab.metrics.modes import mode_metrics, scatter_figure
 
 K, STD = 8, 0.01
 CENTERS = torch.stack([torch.tensor([math.cos(2 * math.pi * i / K), math.sin(2 * math.pi * i / K)])
@@ -46,10 +46,6 @@ def test_hq_threshold_is_in_std_units():
     m = mode_metrics(pts, CENTERS, STD)
     assert m["hq"] == 0.5 and m["modes"] == 1
     assert mode_metrics(pts, CENTERS, STD, hq_sigmas=4.0)["hq"] == 1.0
-
-
-def test_protocol_names_implementation():
-    assert MODE_PROTOCOL["samples"] == 2500 and "PacGAN" in MODE_PROTOCOL["implementation"]
 
 
 def test_scatter_figure(tmp_path):

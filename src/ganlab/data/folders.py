@@ -218,6 +218,3 @@ class MNIST(Dataset):
     def __getitem__(self, i: int) -> dict[str, Tensor]:
         img, label = self.ds[i]
         return {"x": self.transform(img), "y": torch.tensor(int(label))}
-
-
-TorchvisionMNIST = MNIST  # the name the data brief used

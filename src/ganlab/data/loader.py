@@ -13,15 +13,13 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ganlab.data.seeding import mix_seed
 from ganlab.errors import ConfigError
 
-
-def _mix(*xs: int) -> int:
-    """A stable 63-bit seed from integers (python's hash() of tuples is not stable across runs)."""
-    h = 1469598103934665603
-    for x in xs:
-        h = ((h ^ (int(x) & 0xFFFFFFFFFFFFFFFF)) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return h & 0x7FFFFFFFFFFFFFFF
+# Stream tags keep the loader's seeds apart from each other and from the datasets' private
+# generators, sample_generator(seed, index, stream) = mix_seed(seed, stream, index) (dataset seeds
+# and cfg.seed both default to 0, so an untagged (seed, epoch, i) would repeat those seeds).
+_AUGMENT, _ORDER = 0xA06, 0xDA7A
 
 
 class SeededSamples(Dataset):
@@ -36,7 +34,7 @@ class SeededSamples(Dataset):
     def __getitem__(self, key: tuple[int, int]):
         epoch, i = key
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(_mix(self.seed, epoch, i))
+            torch.manual_seed(mix_seed(self.seed, epoch, i, _AUGMENT))
             return self.dataset[i]
 
 
@@ -78,7 +76,7 @@ class Batches:
         self.steps_per_epoch = self.n // batch_size
 
     def order(self, epoch: int) -> torch.Tensor:
-        g = torch.Generator().manual_seed(_mix(self.seed, epoch, 0xDA7A))
+        g = torch.Generator().manual_seed(mix_seed(self.seed, epoch, _ORDER))
         return torch.randperm(self.n, generator=g)[: self.steps_per_epoch * self.batch_size]
 
     def epoch(self, pos: Position) -> Iterator[dict[str, torch.Tensor]]:

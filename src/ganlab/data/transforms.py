@@ -11,16 +11,6 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 
-def to_minus1_1(x: Tensor) -> Tensor:
-    """[0, 1] -> [-1, 1]."""
-    return x * 2 - 1
-
-
-def to_unit(x: Tensor) -> Tensor:
-    """[-1, 1] -> [0, 1] (for saving / displaying)."""
-    return (x + 1) / 2
-
-
 def resize_crop_steps(*, image_size: int, augment: bool, load_size: float) -> list[v2.Transform]:
     """Short side to image_size (x load_size when augmenting), then a centre crop, or a random
     crop + horizontal flip (CycleGAN's recipe with load_size 1.12). Any aspect ratio or size in."""

@@ -31,7 +31,6 @@ def _targets(target: Tensor | None, like: Tensor, default: float) -> Tensor:
 
 
 class AdversarialLoss:
-    uses_targets = False
     # the penalty runs in D's phase every step (1), or lazily as its own phase every N steps
     penalty_every: int = 1
     # where d_output separates "real" from "fake" (for D's accuracy); None: no such line (WGAN)
@@ -59,7 +58,6 @@ class BCE(AdversarialLoss):
     `r1_gamma` > 0 adds the R1 penalty gamma/2 * E||grad_x D(x)||^2 on real data (Mescheder et al.
     2018), which makes training converge to sharp modes instead of circling around them."""
 
-    uses_targets = True
     threshold = 0.5
 
     def __init__(self, *, r1_gamma: float = 0.0,
@@ -85,7 +83,6 @@ class BCE(AdversarialLoss):
 class LSGAN(AdversarialLoss):
     """Least squares GAN (Mao et al. 2017), a=0, b=c=1; the 1/2 factors are kept."""
 
-    uses_targets = True
     threshold = 0.5
 
     def d_loss(self, real, fake, real_target=None, fake_target=None):

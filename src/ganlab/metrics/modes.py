@@ -15,14 +15,6 @@ import math
 import torch
 from torch import Tensor
 
-MODE_PROTOCOL: dict = {
-    "implementation": "ganlab.metrics.modes (PacGAN/VEEGAN)",
-    "samples": 2500,
-    "hq_threshold": "3 std",
-    "mode_captured": "nearest mode of >= 1 high-quality sample (PacGAN rule)",
-    "reverse_kl": "KL(q_hq_histogram || uniform over modes), 0*log(0) = 0",
-}
-
 
 def mode_metrics(samples: Tensor, centers: Tensor, std: float, *, hq_sigmas: float = 3.0) -> dict:
     """Modes captured, high-quality fraction and reverse KL of `samples` (N, 2) against a mixture
