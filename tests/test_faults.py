@@ -186,7 +186,7 @@ def test_an_internal_error_shows_its_traceback_and_keeps_the_run_directory(tmp_p
     """Not bad input but an unhandled exception mid-run (here the sample grid asks for more
     images than the data holds): a traceback, exit 1, and the run kept with status failed."""
     p = run_ganlab("train", "model=agan", "data=toyzebra", "model.width=8", "model.discriminator.width=8",
-                   "data.image_size=16", "data.dataset.size=8", "data.test_dataset.size=8", "data.batch_size=2",
+                   "data.image_size=32", "data.dataset.size=8", "data.test_dataset.size=8", "data.batch_size=2",
                    "trainer.device=cpu", "trainer.max_steps=4", "+model.algorithm.n_visuals=50", "hydra.run.dir=run",
                    cwd=tmp_path, check=False)
     assert p.returncode == 1 and "Traceback" in p.stderr and "IndexError" in p.stderr, p.stderr[-2000:]
