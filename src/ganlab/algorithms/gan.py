@@ -96,12 +96,20 @@ class GAN:
     def _D(self, x: Tensor, y: Tensor | None) -> Tensor:
         return self.D(x) if y is None else self.D(x, y)
 
-    def d_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
+    def _G(self, z: Tensor, y: Tensor | None) -> Tensor:
+        return self.G(z) if y is None else self.G(z, y)
+
+    def _real_and_fake(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor | None, Tensor, Tensor | None]:
+        """The real batch (and its labels) and as many samples from G, without G's graph."""
         real = batch["x"]
         real_y = batch["y"] if self.num_classes else None
         z, fake_y = self._noise(real.shape[0], real.device)
         with torch.no_grad():
-            fake = self.G(z) if fake_y is None else self.G(z, fake_y)
+            fake = self._G(z, fake_y)
+        return real, real_y, fake, fake_y
+
+    def d_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
+        real, real_y, fake, fake_y = self._real_and_fake(batch)
         inp = DInputs(real=real, fake=fake, real_cond=real_y, fake_cond=fake_y)
         for trick in self.d_tricks:
             inp = trick(inp, ctx, algorithm=self)
@@ -123,17 +131,13 @@ class GAN:
 
     def d_reg_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         """The lazy penalty alone, scaled by its interval (StyleGAN2: the same strength on average)."""
-        real = batch["x"]
-        real_y = batch["y"] if self.num_classes else None
-        z, fake_y = self._noise(real.shape[0], real.device)
-        with torch.no_grad():
-            fake = self.G(z) if fake_y is None else self.G(z, fake_y)
+        real, real_y, fake, _ = self._real_and_fake(batch)
         penalty = self.loss.penalty(FirstOutput(self.D), real, fake, real_y) * self.loss.penalty_every
         return {"loss": penalty, "train/penalty": penalty.detach()}
 
     def g_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         z, y = self._noise(batch["x"].shape[0], batch["x"].device)
-        fake = self.G(z) if y is None else self.G(z, y)
+        fake = self._G(z, y)
         loss_g = sum(self.loss.g_loss(o) for o in d_outputs(self._D(fake, y)))
         return {"loss": loss_g, "train/loss_g": loss_g.detach()}
 
