@@ -32,9 +32,15 @@ def eval_command(args: list[str]) -> None:
     if unknown:
         raise UsageError(f"metrics={unknown}: this checkpoint offers {list(FID_NAMES) + list(data_evaluators)}")
     datasets = {"train": build_dataset(cfg)}
+
+    def dataset(split: str):  # built once per split, as Run.dataset does
+        if split not in datasets:
+            datasets[split] = build_dataset(cfg, split)
+        return datasets[split]
+
     run = SimpleNamespace(algorithm=algo, device=device, cfg=cfg, step=state["step"], events=[],
                           batches=SimpleNamespace(samples=SeededSamples(datasets["train"], seed=cfg.seed)),
-                          dataset=lambda split: datasets.setdefault(split, build_dataset(cfg, split)),
+                          dataset=dataset,
                           event=lambda kind, message, **kw: print(f"warning: {kind}: {message}"))
     metrics, protocols = {}, {}
     if any(n in FID_NAMES for n in names):
