@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-COMMAND_LAYER = ("ganlab.cli", "ganlab.commands")
+COMMAND_LAYER = ("ganlab.__main__", "ganlab.cli", "ganlab.commands")
 
 
 def _module_name(path: Path) -> str:
@@ -78,12 +78,12 @@ def test_the_core_never_imports_the_command_layer():
 
 
 def test_cli_is_a_small_dispatcher():
-    assert len((SRC / "ganlab" / "cli.py").read_text().splitlines()) < 100
+    assert len((SRC / "ganlab" / "cli.py").read_text().splitlines()) <= 80
 
 
 # higher depends on lower only (DESIGN.md 3): commands -> training -> algorithms, callbacks ->
 # models, losses, data, metrics -> config, files, signals -> errors
-LAYERS = {"cli": 5, "commands": 4, "training": 3, "algorithms": 2, "callbacks": 2, "analysis": 2,
+LAYERS = {"__main__": 6, "cli": 5, "commands": 4, "training": 3, "algorithms": 2, "callbacks": 2, "analysis": 2,
           "models": 1, "losses": 1, "data": 1, "metrics": 1,
           "config": 0, "files": 0, "signals": 0, "errors": -1}
 

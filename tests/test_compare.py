@@ -9,11 +9,17 @@ import yaml
 
 from ganlab.analysis.compare import differing_keys, resolve_sort
 from ganlab.analysis.runs import find_runs
-from ganlab.commands.compare import compare_command
+from ganlab.commands.compare import command
 from ganlab.errors import UsageError
 
 FID = {("bce", 0): 30.0, ("bce", 1): 34.0, ("lsgan", 0): 20.0, ("lsgan", 1): 10.0, ("hinge", 0): 50.0,
        ("hinge", 1): 40.0}
+
+
+
+def compare_command(args: list[str]) -> None:
+    """`ganlab compare ARGS` in this process (its output is captured by capsys)."""
+    command.main(args, prog_name="ganlab compare", standalone_mode=False)
 
 
 def make_run(path: Path, *, overrides: list[str], metrics: dict, best: dict | None = None,

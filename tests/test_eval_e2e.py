@@ -8,8 +8,8 @@ TINY = ["debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=
 def test_eval_writes_eval_json_beside_the_checkpoint(ganlab, tmp_path):
     ganlab("train", *TINY, "hydra.run.dir=run")
     ckpt = tmp_path / "run" / "checkpoints" / "last.pt"
-    p = ganlab("eval", f"ckpt={ckpt}", "metrics=[fid,kid]", "feature=random_conv", "n=64", "device=cpu",
-               "cache_dir=cache")
+    p = ganlab("eval", str(ckpt), "--metrics", "fid,kid", "--feature", "random_conv", "--n", "64", "--device", "cpu",
+               "--cache-dir", "cache")
     res = json.loads((ckpt.parent / "eval.json").read_text())
     assert set(res["metrics"]) == {"val/fid_random_conv", "val/kid_random_conv"}
     assert res["metrics"]["val/fid_random_conv"] > 0
@@ -21,16 +21,16 @@ def test_eval_writes_eval_json_beside_the_checkpoint(ganlab, tmp_path):
 
 def test_eval_without_inception_weights_names_the_key(ganlab, tmp_path):
     ganlab("train", *TINY, "hydra.run.dir=run")
-    p = ganlab("eval", f"ckpt={tmp_path / 'run/checkpoints/last.pt'}", "metrics=[fid]", check=False)
+    p = ganlab("eval", str(tmp_path / 'run/checkpoints/last.pt'), "--metrics", "fid", check=False)
     assert p.returncode == 2
-    assert "metrics.fid.weights_path" in p.stderr and "pt_inception-2015-12-05" in p.stderr
+    assert "--weights-path" in p.stderr and "pt_inception-2015-12-05" in p.stderr
     assert not (tmp_path / "run" / "checkpoints" / "eval.json").exists()
 
 
 def test_eval_mode_metrics_of_a_2d_run(ganlab, tmp_path):
     ganlab("train", "model=mlp", "data=ring8", "debug=fast", "trainer.device=cpu", "hydra.run.dir=run")
-    ganlab("eval", f"ckpt={tmp_path / 'run/checkpoints/last.pt'}", "metrics=[modes]", "device=cpu")
+    ganlab("eval", str(tmp_path / 'run/checkpoints/last.pt'), "--metrics", "modes", "--device", "cpu")
     res = json.loads((tmp_path / "run" / "checkpoints" / "eval.json").read_text())
     assert {"val/modes", "val/hq"} <= set(res["metrics"])
-    p = ganlab("eval", f"ckpt={tmp_path / 'run/checkpoints/last.pt'}", "metrics=[nope]", check=False)
+    p = ganlab("eval", str(tmp_path / 'run/checkpoints/last.pt'), "--metrics", "nope", check=False)
     assert p.returncode == 2 and "modes" in p.stderr

@@ -201,24 +201,25 @@ def test_a_checkpoint_with_nan_weights_is_refused_by_sample(tmp_path):
     state = torch.load(ckpt, weights_only=True)
     next(iter(state["modules"]["G"].values())).fill_(float("nan"))
     torch.save(state, tmp_path / "nan.pt")
-    p = run_ganlab("sample", f"ckpt={tmp_path / 'nan.pt'}", "out=s.png", cwd=tmp_path, check=False)
+    p = run_ganlab("sample", str(tmp_path / 'nan.pt'), "--out", "s.png", cwd=tmp_path, check=False)
     assert p.returncode == 2 and "non-finite" in p.stderr and not (tmp_path / "s.png").exists()
 
 
 def test_bad_sample_arguments_are_one_line_errors(tmp_path):
     run_ganlab("train", *TINY, "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
-    ckpt = f"ckpt={tmp_path / 'run' / 'checkpoints' / 'last.pt'}"
+    ckpt = str(tmp_path / 'run' / 'checkpoints' / 'last.pt')
     (tmp_path / "keep.txt").write_text("a user's file")
     readonly = tmp_path / "ro"
     readonly.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(readonly)],
                              capture_output=True).returncode == 0
-    cases = [("n=0", "n=0"), ("n=-3", "n=-3"), ("n=abc", "n=abc"), ("out=keep.txt/s.png", "keep.txt")]
+    cases = [(["--n", "0"], "--n"), (["--n=-3"], "--n"), (["--n", "abc"], "abc"), (["--out", "keep.txt/s.png"], "keep.txt"),
+             (["n=3"], "n=3")]
     if mounted:
-        cases.append((f"out={readonly}/s.png", str(readonly)))
+        cases.append((["--out", f"{readonly}/s.png"], str(readonly)))
     try:
         for arg, named in cases:
-            p = run_ganlab("sample", ckpt, arg, cwd=tmp_path, check=False)
+            p = run_ganlab("sample", ckpt, *arg, cwd=tmp_path, check=False)
             assert p.returncode == 2 and named in p.stderr, (arg, p.stderr)
             assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, (arg, p.stderr)
     finally:
@@ -235,9 +236,9 @@ def test_crafted_checkpoint_config_builds_nothing(tmp_path):
     state = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
     state["config"]["model"]["networks"]["G"] = {"_target_": "builtins.open", "_args_": [str(marker), "w"]}
     torch.save(state, tmp_path / "crafted.pt")  # loads cleanly with weights_only=True
-    for cmd in (["sample", "out=s.png"], ["eval", "metrics=[fid]", "feature=random_conv"],
-                ["translate", "input=run", "out=o"]):
-        p = run_ganlab(cmd[0], f"ckpt={tmp_path / 'crafted.pt'}", *cmd[1:], cwd=tmp_path, check=False)
+    for cmd in (["sample", "--out", "s.png"], ["eval", "--metrics", "fid", "--feature", "random_conv"],
+                ["translate", "run", "o"]):
+        p = run_ganlab(cmd[0], str(tmp_path / 'crafted.pt'), *cmd[1:], cwd=tmp_path, check=False)
         assert p.returncode == 2 and "builtins.open" in p.stderr, (cmd, p.stderr)
         assert not marker.exists(), cmd
 

@@ -164,7 +164,7 @@ def test_cli_cache_h5_without_file(tmp_path, ganlab):
 
 
 def test_cli_bench_loader(ganlab):
-    p = ganlab("bench", "loader", "n=64", "image_size=16", "rounds=1")
+    p = ganlab("bench", "loader", "--n", "64", "--image-size", "16", "--rounds", "1")
     out = p.stdout
     rates = {}
     for line in out.splitlines():

@@ -118,18 +118,18 @@ def test_report_command_errors(ganlab, tmp_path):
     def err(p):  # rich wraps long lines
         return " ".join(p.stderr.split())
     p = ganlab("report", str(tmp_path / "nowhere"), check=False)
-    assert p.returncode == 2 and f"{tmp_path / 'nowhere'} does not exist" in err(p)
+    assert p.returncode == 2 and "nowhere" in err(p) and "does not exist" in err(p)
     (tmp_path / "empty").mkdir()
     p = ganlab("report", "empty", check=False)
     assert p.returncode == 2 and "empty is not a run directory (no summary.json and no tb/" in err(p)
     p = ganlab("report", check=False)
-    assert p.returncode == 2 and "usage: ganlab report" in err(p)
+    assert p.returncode == 2 and "Missing argument 'RUN_DIR'" in err(p) and "ganlab report --help" in err(p)
 
 
 def test_report_end_to_end_on_a_real_run(ganlab, tmp_path):
     ganlab("train", "debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=64",
            "trainer.device=cpu", "hydra.run.dir=run")
-    p = ganlab("report", "run", "out=rep/report.html")
+    p = ganlab("report", "run", "--out", "rep/report.html")
     out = tmp_path / "rep" / "report.html"
     assert str(out.relative_to(tmp_path)) in p.stdout
     html = out.read_text()

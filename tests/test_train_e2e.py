@@ -57,13 +57,13 @@ def test_sample_rebuilds_generator_from_checkpoint_alone(ganlab, tmp_path):
     ganlab("train", *TINY, "model=cgan", "hydra.run.dir=run")
     ckpt = tmp_path / "run" / "checkpoints" / "last.pt"
     (tmp_path / "run" / ".hydra").rename(tmp_path / "hidden")  # the checkpoint must suffice
-    p = ganlab("sample", f"ckpt={ckpt}", "n=16", "out=grid.png", "device=cpu")
+    p = ganlab("sample", str(ckpt), "--n", "16", "--out", "grid.png", "--device", "cpu")
     assert (tmp_path / "grid.png").stat().st_size > 100
     assert "16 samples" in p.stdout
 
 
 def test_sample_missing_checkpoint_is_a_clear_error(ganlab):
-    p = ganlab("sample", "ckpt=nope.pt", check=False)
+    p = ganlab("sample", "nope.pt", check=False)
     assert p.returncode == 2 and "nope.pt" in p.stderr
 
 

@@ -37,8 +37,8 @@ def test_translate_writes_one_output_and_mask_per_input(ganlab, tmp_path):
     for i in range(3):
         save_image(torch.rand(3, 40, 48), src / f"img{i}.jpg")
     save_image(torch.rand(1, 32, 32), src / "sub" / "gray.png")
-    p = ganlab("translate", f"ckpt={tmp_path / 'run/checkpoints/last.pt'}", f"input={src}", "out=out",
-               "direction=BtoA", "device=cpu")
+    p = ganlab("translate", str(tmp_path / 'run/checkpoints/last.pt'), str(src), "out",
+               "--direction", "BtoA", "--device", "cpu")
     outs = sorted(str(q.relative_to(tmp_path / "out")) for q in (tmp_path / "out").rglob("*.png"))
     assert outs == ["img0.png", "img0_mask.png", "img1.png", "img1_mask.png", "img2.png", "img2_mask.png",
                     "sub/gray.png", "sub/gray_mask.png"]
@@ -47,15 +47,15 @@ def test_translate_writes_one_output_and_mask_per_input(ganlab, tmp_path):
 
 def test_translate_bad_input_is_a_clear_error(ganlab, tmp_path):
     ganlab("train", *AGAN, "hydra.run.dir=run")
-    p = ganlab("translate", f"ckpt={tmp_path / 'run/checkpoints/last.pt'}", "input=nowhere", "out=o", check=False)
+    p = ganlab("translate", str(tmp_path / 'run/checkpoints/last.pt'), "nowhere", "o", check=False)
     assert p.returncode == 2 and "nowhere" in p.stderr
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "x.png").write_bytes(b"not an image")
-    p = ganlab("translate", f"ckpt={tmp_path / 'run/checkpoints/last.pt'}", "input=in", "out=o", check=False)
-    assert p.returncode == 2 and "x.png" in p.stderr
-    p = ganlab("translate", f"ckpt={tmp_path / 'run/checkpoints/last.pt'}", "input=in", "out=o",
-               "direction=sideways", check=False)
-    assert p.returncode == 2
+    p = ganlab("translate", str(tmp_path / 'run/checkpoints/last.pt'), "in", "o", check=False)
+    assert p.returncode == 2 and "x.png" in p.stderr and not (tmp_path / "o").exists()
+    p = ganlab("translate", str(tmp_path / 'run/checkpoints/last.pt'), "in", "o",
+               "--direction", "sideways", check=False)
+    assert p.returncode == 2 and "sideways" in p.stderr and not (tmp_path / "o").exists()
 
 
 def test_agan_samples_show_every_panel(ganlab, tmp_path):

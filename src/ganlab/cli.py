@@ -1,92 +1,69 @@
-"""`ganlab <command> [key=value ...]`. `train` is a Hydra app (overrides, -m sweeps, --cfg job);
-the other commands take key=value arguments (see `ganlab --help`)."""
+"""`ganlab <command> ...`: only dispatches. Every command is a Click command in ganlab.commands,
+imported when it runs; bad usage prints one line and exits 2, a ganlab error its own code."""
 
 from __future__ import annotations
 
+import difflib
+import importlib
 import sys
 
 from ganlab import signals
-from ganlab.commands import HELP, USAGE
-from ganlab.errors import GanlabError
+from ganlab.commands import COMMANDS
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["train"]:
         signals.install()  # before anything slow: a SIGTERM during start-up is never lost
-    if not argv or argv[0] in ("-h", "--help", "help"):
-        print(USAGE)
-        sys.exit(0 if argv else 2)
-    if argv[0] == "--version":
-        from ganlab import __version__
-        print(f"ganlab {__version__}")
-        return
-    command, args = argv[0], argv[1:]
-    commands = {"train": _train, "sample": _sample, "translate": _translate, "eval": _eval, "data": _data,
-                "bench": _bench, "report": _report, "compare": _compare}
-    from rich.console import Console  # after the signal handler: nothing slow comes before it
+    import click
 
-    err = Console(stderr=True, soft_wrap=True)  # long paths stay on one line
-    if command not in commands:
-        import difflib
-        close = difflib.get_close_matches(command, list(commands), n=1)
-        err.print(f"[red]error:[/] unknown command {command!r}" + (f": did you mean `ganlab {close[0]}`?" if close else ""))
-        print(USAGE)
-        sys.exit(2)
-    if command not in ("train", "compare") and {"-h", "--help"} & set(args):  # train: Hydra's help
-        sub = f"{command} {args[0]}" if args and f"{command} {args[0]}" in HELP else command
-        _help(sub)
-        return
+    from ganlab.commands.console import fail
+    from ganlab.errors import GanlabError
     try:
-        commands[command](args)
+        code = _group().main(argv, prog_name="ganlab", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as e:
+        print(e.format_message())
+        sys.exit(2)
+    except click.ClickException as e:
+        where = e.ctx.command_path if getattr(e, "ctx", None) else "ganlab"
+        fail(f"{where}: {e.format_message()} (see `{where} --help`)", e.exit_code)
+    except click.Abort:
+        sys.exit(130)
     except GanlabError as e:
-        err.print(f"[red]error:[/] {e}", highlight=False)
-        sys.exit(e.exit_code)
+        fail(str(e), e.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
-def _help(command: str) -> None:
-    subs = [k for k in HELP if k == command or k.startswith(f"{command} ")]
-    print("\n".join(f"usage: ganlab {HELP[k][0]}\n  {HELP[k][1]}" for k in subs))
+def _group():
+    import click
 
+    class Commands(click.Group):
+        """The command table, read without importing the commands (fast --help and completion)."""
 
-def _train(args: list[str]) -> None:
-    from ganlab.commands.train import main
-    main(args)
+        def list_commands(self, ctx):
+            return list(COMMANDS)
 
+        def get_command(self, ctx, name):
+            return importlib.import_module(f"ganlab.commands.{COMMANDS[name][0]}").command if name in COMMANDS else None
 
-def _sample(args: list[str]) -> None:
-    from ganlab.commands.sample import sample_command
-    sample_command(args)
+        def format_commands(self, ctx, formatter):
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, what) for name, (_, what) in COMMANDS.items()])
 
+        def resolve_command(self, ctx, args):
+            if args and args[0] not in COMMANDS and not args[0].startswith("-"):
+                close = difflib.get_close_matches(args[0], list(COMMANDS), n=1)
+                ctx.fail(f"unknown command {args[0]!r}" + (f": did you mean `ganlab {close[0]}`?" if close else ""))
+            return super().resolve_command(ctx, args)
 
-def _translate(args: list[str]) -> None:
-    from ganlab.commands.translate import translate_command
-    translate_command(args)
+        def shell_complete(self, ctx, incomplete):
+            from click.shell_completion import CompletionItem
+            return [CompletionItem(n, help=what) for n, (_, what) in COMMANDS.items() if n.startswith(incomplete)] \
+                + click.Command.shell_complete(self, ctx, incomplete)
 
-
-def _eval(args: list[str]) -> None:
-    from ganlab.commands.evaluate import eval_command
-    eval_command(args)
-
-
-def _data(args: list[str]) -> None:
-    from ganlab.commands.data import data_command
-    data_command(args)
-
-
-def _bench(args: list[str]) -> None:
-    from ganlab.commands.bench import bench_command
-    bench_command(args)
-
-
-def _report(args: list[str]) -> None:
-    from ganlab.commands.report import report_command
-    report_command(args)
-
-
-def _compare(args: list[str]) -> None:
-    from ganlab.commands.compare import compare_command
-    compare_command(args)
+    group = Commands("ganlab", no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
+                     help="GAN research lab: config-driven training, sampling, metrics and comparisons.")
+    return click.version_option(package_name="ganlab", prog_name="ganlab", message="%(prog)s %(version)s")(group)
 
 
 if __name__ == "__main__":

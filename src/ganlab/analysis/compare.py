@@ -1,4 +1,4 @@
-"""`ganlab compare <dirs or globs> [--sort KEY[:asc|:desc]] [--csv PATH] [--metrics m1,m2]`: a table of
+"""`ganlab compare PATHS... [--sort KEY[:asc|:desc]] [--csv PATH] [--metrics m1,m2]`: a table of
 runs (the overrides that differ, status, steps, wall time, best monitored value, last metrics), and
 the same grouped over seeds (mean ± std, n, best seed) when runs differ only by their seed."""
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ganlab.analysis.runs import Run, fmt, human_time
+from ganlab.analysis.runs import RunRecord, fmt, human_time
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Table:
     text: dict[str, Callable] = field(default_factory=dict)  # column -> how to show a cell
 
 
-def run_params(run: Run) -> dict[str, str]:
+def run_params(run: RunRecord) -> dict[str, str]:
     """What defines a run: its overrides, plus the seed even when it came from the config."""
     params = dict(run.overrides)
     if "seed" not in params and run.seed is not None:
@@ -36,21 +36,21 @@ def differing_keys(params: list[dict[str, str]]) -> list[str]:
     return [k for k in keys if len({p.get(k) for p in params}) > 1]
 
 
-def monitors(runs: list[Run]) -> dict[str, str]:
+def monitors(runs: list[RunRecord]) -> dict[str, str]:
     """monitor -> mode, most used monitor first."""
     counts = Counter(r.best["monitor"] for r in runs if r.best and r.best.get("monitor"))
     modes = {r.best["monitor"]: r.best.get("mode", "min") for r in runs if r.best and r.best.get("monitor")}
     return {m: modes[m] for m, _ in counts.most_common()}
 
 
-def pick_metrics(runs: list[Run], requested: list[str] | None) -> list[str]:
+def pick_metrics(runs: list[RunRecord], requested: list[str] | None) -> list[str]:
     if requested:
         return requested
     val = sorted({k for r in runs for k in r.metrics if k.startswith("val/")})
     return val or ["train/loss_d", "train/loss_g"]
 
 
-def unique_names(runs: list[Run]) -> list[str]:
+def unique_names(runs: list[RunRecord]) -> list[str]:
     names = [r.name for r in runs]
     dup = {n for n, c in Counter(names).items() if c > 1}
     return [f"{r.path.parent.name}/{r.name}" if r.name in dup else r.name for r in runs]
@@ -60,7 +60,7 @@ def best_col(monitor: str) -> str:
     return f"best {monitor}"
 
 
-def runs_table(runs: list[Run], *, metrics: list[str], all_metrics: bool = False) -> Table:
+def runs_table(runs: list[RunRecord], *, metrics: list[str], all_metrics: bool = False) -> Table:
     params = [run_params(r) for r in runs]
     diff = differing_keys(params)
     mons = monitors(runs)
@@ -207,7 +207,7 @@ def write_csv(table: Table, path: Path) -> None:
             w.writerow(cells)
 
 
-def build(runs: list[Run], *, metrics: list[str], sort: str | None,
+def build(runs: list[RunRecord], *, metrics: list[str], sort: str | None,
           all_metrics: bool = False) -> tuple[Table, Table | None, str]:
     """The runs table and the seed groups (or None), both sorted; and the sort as 'column:asc|desc'."""
     table = runs_table(runs, metrics=metrics, all_metrics=all_metrics)

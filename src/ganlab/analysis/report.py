@@ -1,4 +1,4 @@
-"""`ganlab report <run_dir> [out=PATH]`: one self-contained HTML page about a run — config, events,
+"""`ganlab report RUN_DIR [--out PATH]`: one self-contained HTML page about a run — config, events,
 curves and sample grids, images embedded as base64 data URIs (no external files, JS or CSS)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ganlab.analysis import plots
 from ganlab.analysis.runs import (
-    Run,
+    RunRecord,
     evenly_spaced,
     fmt,
     human_time,
@@ -52,7 +52,7 @@ def switch_step(summary: dict) -> int | None:
     return next((int(ev["step"]) for ev in summary.get("events") or [] if ev.get("kind") == "switch"), None)
 
 
-def key_config(run: Run) -> list[tuple[str, str]]:
+def key_config(run: RunRecord) -> list[tuple[str, str]]:
     rows = []
     for group in GROUPS:
         node = run.config
@@ -89,7 +89,7 @@ def _split(scalars: dict) -> list[tuple[str, dict, str]]:
     return [g for g in groups if g[1]]
 
 
-def plot_section(run: Run) -> str:
+def plot_section(run: RunRecord) -> str:
     scalars = read_scalars(run.path)
     if not scalars:
         return "<p>No TensorBoard scalars found.</p>"
@@ -105,7 +105,7 @@ def plot_section(run: Run) -> str:
     return "".join(parts)
 
 
-def samples_section(run: Run) -> str:
+def samples_section(run: RunRecord) -> str:
     parts = []
     for name, files in sample_files(run.path).items():
         figs = []
@@ -119,7 +119,7 @@ def samples_section(run: Run) -> str:
     return "".join(parts) or "<p>No sample grids in samples/.</p>"
 
 
-def results_section(run: Run) -> str:
+def results_section(run: RunRecord) -> str:
     s, parts = run.summary, []
     if run.metrics:
         parts.append("<h3>Last values</h3>" + _table(sorted(run.metrics.items()), header=("metric", "value")))
@@ -136,7 +136,7 @@ def results_section(run: Run) -> str:
     return "".join(parts)
 
 
-def events_section(run: Run) -> str:
+def events_section(run: RunRecord) -> str:
     events = run.summary.get("events") or []
     if not events:
         return "<p>No flagged events.</p>"
@@ -146,7 +146,7 @@ def events_section(run: Run) -> str:
     return _table(rows, header=("step", "epoch", "kind", "message", *extra))
 
 
-def render(run: Run) -> str:
+def render(run: RunRecord) -> str:
     s, e = run.summary, html.escape
     status = run.status
     steps = f"{fmt(s.get('step'))}" + (f" / {s['total_steps']}" if s.get("total_steps") else "")

@@ -11,13 +11,16 @@ from pathlib import Path
 
 import yaml
 
+from ganlab.config import override_key
+
 # overrides that say where/how a run ran, not what it is
 IGNORED_OVERRIDES = ("resume", "trainer.device")
 SAMPLE_RE = re.compile(r"^(?P<name>.+)_step(?P<step>\d+)\.png$")
 
 
 @dataclass
-class Run:
+class RunRecord:
+    """A run as read back from its directory (summary, config, overrides), for compare and report."""
     path: Path
     summary: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
@@ -49,16 +52,12 @@ def is_run_dir(path: Path) -> bool:
     return (path / "summary.json").is_file() or (path / "tb").is_dir()
 
 
-def _key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
-
-
 def parse_overrides(lines: list[str]) -> dict[str, str]:
     """`key=value` overrides as a dict, without the ones that don't define the run."""
     out = {}
     for line in lines:
         line = str(line)
-        key = _key(line)
+        key = override_key(line)
         if key in IGNORED_OVERRIDES or key.startswith("hydra.") or key.startswith("hydra/"):
             continue
         out[key] = line.split("=", 1)[1] if "=" in line else ""
@@ -72,9 +71,9 @@ def _read_yaml(path: Path):
         return None
 
 
-def load_run(path: str | Path) -> Run:
+def load_run(path: str | Path) -> RunRecord:
     path = Path(path)
-    run = Run(path=path)
+    run = RunRecord(path=path)
     try:
         run.summary = json.loads((path / "summary.json").read_text())
     except (OSError, ValueError):

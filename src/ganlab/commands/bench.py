@@ -10,13 +10,16 @@ import tempfile
 import time
 from pathlib import Path
 
+import click
 import torch
 from hydra.utils import instantiate
 from rich.console import Console
 from rich.table import Table
 
-from ganlab.commands.args import parse_kv
+from ganlab.commands.bench_quality import quality
 from ganlab.config import compose
+
+POSITIVE = click.IntRange(min=1)
 
 
 def ganlab_round(cfg, steps: int) -> float:
@@ -51,16 +54,19 @@ def bare_round(cfg, steps: int, data: torch.Tensor, G, D, opt_g, opt_d) -> float
     return steps * b / (time.perf_counter() - t0)
 
 
-def bench_command(args: list[str]) -> None:
-    if args and args[0] == "quality":
-        from ganlab.commands.bench_quality import bench_quality
-        return bench_quality(args[1:])
-    if args and args[0] == "loader":
-        return bench_loader(args[1:])
-    kv = parse_kv(args, allowed=("steps", "rounds", "image_size", "batch_size", "width"))
-    steps, rounds = int(kv.get("steps", 10)), int(kv.get("rounds", 3))
-    overrides = ["model=dcgan", "loss=bce", "data=shapes", f"data.image_size={kv.get('image_size', 64)}",
-                 f"data.batch_size={kv.get('batch_size', 64)}", f"model.width={kv.get('width', 64)}",
+@click.group("bench", invoke_without_command=True)
+@click.option("--steps", default=10, show_default=True, type=POSITIVE, help="training steps per round")
+@click.option("--rounds", default=3, show_default=True, type=POSITIVE, help="alternated rounds (the best counts)")
+@click.option("--image-size", default=64, show_default=True, type=POSITIVE)
+@click.option("--batch-size", default=64, show_default=True, type=POSITIVE)
+@click.option("--width", default=64, show_default=True, type=POSITIVE, help="DCGAN width")
+@click.pass_context
+def command(ctx, steps: int, rounds: int, image_size: int, batch_size: int, width: int) -> None:
+    """Training throughput of ganlab's loop vs a bare PyTorch loop (or a subcommand below)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    overrides = ["model=dcgan", "loss=bce", "data=shapes", f"data.image_size={image_size}",
+                 f"data.batch_size={batch_size}", f"model.width={width}",
                  "++data.in_memory=true", "data.dataset.size=1024", "trainer.device=cpu", "~logger",
                  "~callbacks", "~data.evaluators", "trainer.log_every=1000000"]
     cfg = compose(overrides)
@@ -97,20 +103,19 @@ def _epoch_rate(dataset, batch_size: int) -> tuple[int, float]:
     return n, n / (time.perf_counter() - t0)
 
 
-def bench_loader(args: list[str]) -> None:
-    """`ganlab bench loader [n=512] [image_size=64] [rounds=3]`: images/s of reading a folder of
-    PNG files (decode + resize + crop per image) against reading the same images from an h5
-    cache (uint8), both through the training loader (batch 64, num_workers=0)."""
+@command.command("loader")
+@click.option("--n", default=512, show_default=True, type=POSITIVE, help="images")
+@click.option("--image-size", default=64, show_default=True, type=POSITIVE)
+@click.option("--rounds", default=3, show_default=True, type=POSITIVE)
+def loader(n: int, image_size: int, rounds: int) -> None:
+    """Images/s of reading a folder of PNG files (decode + resize + crop per image) against the
+    same images from an h5 cache (uint8), both through the training loader (batch 64, no workers)."""
     from PIL import Image
 
     from ganlab.data.folders import ImageFolder
     from ganlab.data.h5cache import H5Dataset, prepare
     from ganlab.data.synthetic import Shapes
-    kv = parse_kv(args, allowed=("n", "image_size", "rounds"))
-    n, size, rounds = int(kv.get("n", 512)), int(kv.get("image_size", 64)), int(kv.get("rounds", 3))
-    if n < 1 or size < 1 or rounds < 1:
-        from ganlab.errors import UsageError
-        raise UsageError("n, image_size and rounds must be positive")
+    size = image_size
     batch = min(64, n)
     console = Console()
     console.print(f"bench loader: {n} PNG images of {size}x{size} (shapes) vs an h5 cache (uint8), "
@@ -137,3 +142,6 @@ def bench_loader(args: list[str]) -> None:
         t.add_row(name, f"{max(r):.1f}", ", ".join(f"{x:.1f}" for x in r))
     console.print(t)
     console.print(f"h5/files ratio: {max(rates['h5 cache']) / max(rates['image files']):.2f}")
+
+
+command.add_command(quality)

@@ -13,10 +13,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import click
 from rich.console import Console
 from rich.table import Table
-
-from ganlab.commands.args import parse_kv
 
 # PacGAN (Lin et al., NeurIPS 2018) Table 1: modes captured / % high-quality samples
 PUBLISHED = {
@@ -34,23 +33,33 @@ def _train(args: list[str], log: Path) -> int:
         return subprocess.run([ganlab, "train", *args], stdout=f, stderr=subprocess.STDOUT, env=env).returncode
 
 
-def bench_quality(args: list[str]) -> None:
-    kv = parse_kv(args, allowed=("seeds", "jobs", "data", "out", "steps"))
-    seeds = range(int(kv.get("seeds", 5)))
-    datasets = kv.get("data", "ring8,grid25").split(",")
-    out = Path(kv.get("out", f"outputs/bench_quality/{time.strftime('%Y-%m-%d_%H-%M-%S')}"))
+@click.command("quality")
+@click.option("--seeds", default=5, show_default=True, type=click.IntRange(min=1), help="seeds 0..N-1 per dataset")
+@click.option("--jobs", default=os.cpu_count() or 1, show_default="cores", type=click.IntRange(min=1),
+              help="runs in parallel")
+@click.option("--data", "names", default="ring8,grid25", show_default=True, metavar="D1,D2")
+@click.option("--steps", type=click.IntRange(min=1), help="trainer.max_steps  [default: the preset's]")
+@click.option("--out", help="folder for the runs  [default: outputs/bench_quality/<time>]")
+def quality(seeds: int, jobs: int, names: str, steps: int | None, out: str | None) -> None:
+    """The 2D mode-collapse benchmark over seeds, next to published rows."""
+    seeds = range(seeds)
+    datasets = [d.strip() for d in names.split(",") if d.strip()]
+    unknown = [d for d in datasets if d not in PRESETS]
+    if unknown:
+        raise click.BadParameter(f"{','.join(unknown)}: choose from {','.join(PRESETS)}", param_hint="--data")
+    out = Path(out or f"outputs/bench_quality/{time.strftime('%Y-%m-%d_%H-%M-%S')}")
     console = Console(width=max(120, Console().width))  # a readable table in logs too
     jobs = []
     for d in datasets:
         for s in seeds:
             run_dir = out / f"{d}_seed{s}"
-            extra = [f"trainer.max_steps={kv['steps']}"] if "steps" in kv else []
+            extra = [f"trainer.max_steps={steps}"] if steps else []
             jobs.append((d, s, run_dir, [f"experiment={PRESETS[d]}", f"seed={s}", "trainer.device=cpu",
                                          f"hydra.run.dir={run_dir}", *extra]))
     out.mkdir(parents=True, exist_ok=True)
     console.print(f"bench quality: {len(jobs)} runs ({', '.join(datasets)} x {len(seeds)} seeds) -> {out}")
     t0 = time.time()
-    with ThreadPoolExecutor(int(kv.get("jobs", os.cpu_count() or 1))) as pool:
+    with ThreadPoolExecutor(jobs) as pool:
         codes = list(pool.map(lambda j: _train(j[3], out / f"{j[0]}_seed{j[1]}.log"), jobs))
     results: dict[str, list[dict]] = {d: [] for d in datasets}
     for (d, s, run_dir, _), code in zip(jobs, codes):

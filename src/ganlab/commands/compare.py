@@ -1,41 +1,37 @@
-"""`ganlab compare <dirs or globs> [--sort KEY[:asc|:desc]] [--csv PATH] [--metrics m1,m2]`."""
+"""`ganlab compare PATHS...`: a table of runs."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from ganlab.analysis.compare import build, pick_metrics, show, write_csv
-from ganlab.analysis.runs import find_runs, load_run
+import click
+
 from ganlab.errors import UsageError
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ganlab compare", description="A table of runs: the overrides that differ, "
-                                "status, steps, wall time, best monitored value, last metrics; and the same "
-                                "grouped over seeds (mean ± std, n, best seed) when runs differ only by seed.")
-    p.add_argument("paths", nargs="+", help="run dirs, folders holding runs (searched recursively), globs")
-    p.add_argument("--sort", metavar="KEY[:asc|:desc]", help="column to sort by, KEY[:asc|:desc] (default: the monitored metric, best first)")
-    p.add_argument("--csv", type=Path, metavar="PATH",
-                   help="also write the table (all columns) as CSV; groups go to <stem>_grouped.csv")
-    p.add_argument("--metrics", metavar="M1,M2",
-                   help="comma-separated metrics to show (default: the val/ metrics, else the losses)")
-    return p
-
-
-def compare_command(args: list[str]) -> None:
+@click.command("compare")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--sort", metavar="KEY[:asc|:desc]", help="column to sort by  [default: the monitored metric, best first]")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="also write the table (all columns) as CSV; groups go to <stem>_grouped.csv")
+@click.option("--metrics", metavar="M1,M2", help="metrics to show  [default: the val/ metrics, else the losses]")
+def command(paths: tuple[str, ...], sort: str | None, csv_path: Path | None, metrics: str | None) -> None:
+    """A table of runs (run dirs, folders holding runs, globs): the overrides that differ, status,
+    steps, wall time, best monitored value, last metrics; and the same grouped over seeds (mean ±
+    std, n, best seed) when runs differ only by seed."""
     from rich.console import Console
 
-    opts = _parser().parse_args(args)
-    paths = find_runs(opts.paths)
-    if not paths:
-        raise UsageError(f"no run found (no summary.json or tb/ below): {', '.join(opts.paths)}")
-    runs = [load_run(p) for p in paths]
-    requested = [m.strip() for m in (opts.metrics or "").split(",") if m.strip()]
-    metrics = pick_metrics(runs, requested or None)
+    from ganlab.analysis.compare import build, pick_metrics, show, write_csv
+    from ganlab.analysis.runs import find_runs, load_run
+    found = find_runs(list(paths))
+    if not found:
+        raise UsageError(f"no run found (no summary.json or tb/ below): {', '.join(paths)}")
+    runs = [load_run(p) for p in found]
+    requested = [m.strip() for m in (metrics or "").split(",") if m.strip()]
+    shown = pick_metrics(runs, requested or None)
     try:
-        table, groups, sort = build(runs, metrics=metrics, sort=opts.sort)
+        table, groups, sort = build(runs, metrics=shown, sort=sort)
     except ValueError as e:
         raise UsageError(str(e)) from e
     # piped output (tests, `| less`) is not a terminal: give the table room instead of 80 columns
@@ -43,11 +39,11 @@ def compare_command(args: list[str]) -> None:
     show(table, console)
     if groups:
         show(groups, console)
-    if opts.csv:  # the same rows in the same order, with every metric
-        table, groups, _ = build(runs, metrics=metrics, sort=sort, all_metrics=True)
-        write_csv(table, opts.csv)
-        console.print(f"wrote {opts.csv}")
+    if csv_path:  # the same rows in the same order, with every metric
+        table, groups, _ = build(runs, metrics=shown, sort=sort, all_metrics=True)
+        write_csv(table, csv_path)
+        console.print(f"wrote {csv_path}")
         if groups:
-            gpath = opts.csv.with_name(f"{opts.csv.stem}_grouped.csv")
+            gpath = csv_path.with_name(f"{csv_path.stem}_grouped.csv")
             write_csv(groups, gpath)
             console.print(f"wrote {gpath}")

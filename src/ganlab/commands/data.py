@@ -1,56 +1,58 @@
-"""`ganlab data download <name>` and `ganlab data prepare data=<name> [overrides]`."""
+"""`ganlab data download NAME` and `ganlab data prepare [Hydra overrides]`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ganlab.commands.args import parse_kv
+import click
+
 from ganlab.errors import UsageError
 
+DOWNLOADABLE = ("horse2zebra",)  # ganlab.data.download.DATASETS (checked by a test): no torch import for --help
 
-def data_command(args: list[str]) -> None:
-    if not args or args[0] not in ("download", "prepare"):
-        raise UsageError("usage: ganlab data download <name> [root=DIR] [url=URL] [force=true]\n"
-                         "       ganlab data prepare data=<name> [dtype=uint8|float16] [Hydra overrides]")
+
+@click.group("data")
+def command() -> None:
+    """Fetch a public dataset, or write a dataset once into an h5 cache."""
+
+
+@command.command("download")
+@click.argument("name", type=click.Choice(DOWNLOADABLE))
+@click.option("--root", help="where to put it  [default: data/NAME]")
+@click.option("--url", help="another mirror of the same archive (checked the same way)")
+@click.option("--force", is_flag=True, help="download again even if it is already there")
+def download(name: str, root: str | None, url: str | None, force: bool) -> None:
+    """Fetch and check a public dataset."""
+    from ganlab.data.download import download as fetch
     from ganlab.data.errors import DataError
     try:
-        (_download if args[0] == "download" else _prepare)(args[1:])
+        path = fetch(name, root=Path(root or f"data/{name}"), url=url, force=force)
     except DataError as e:
         raise UsageError(str(e)) from e
-
-
-def _download(args: list[str]) -> None:
-    from ganlab.data.download import DATASETS, download
-    if not args or "=" in args[0]:
-        raise UsageError(f"which dataset? ganlab data download <{'|'.join(DATASETS)}>")
-    name = args[0]
-    kv = parse_kv(args[1:], allowed=("root", "url", "force"))
-    if name not in DATASETS:
-        raise UsageError(f"unknown dataset {name!r}: downloadable ones are {', '.join(DATASETS)}")
-    root = Path(kv.get("root", f"data/{name}"))
-    path = download(name, root=root, url=kv.get("url"), force=kv.get("force", "false").lower() == "true")
     print(f"{name} ready in {path}")
 
 
-def _prepare(args: list[str]) -> None:
+@command.command("prepare", context_settings={"ignore_unknown_options": True})
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+@click.option("--dtype", default="uint8", show_default=True, type=click.Choice(["uint8", "float16"]))
+def prepare(overrides: tuple[str, ...], dtype: str) -> None:
+    """Write a dataset (Hydra overrides: data=NAME ...) once into an h5 cache; train from it with
+    data.cache=h5."""
+    from omegaconf import OmegaConf
+
     from ganlab.config import compose
-    from ganlab.data.h5cache import cache_path, prepare
+    from ganlab.data.errors import DataError
+    from ganlab.data.h5cache import cache_path
+    from ganlab.data.h5cache import prepare as write_cache
     from ganlab.training.build import build_dataset
-    dtype = "uint8"
-    overrides = []
-    for a in args:
-        if a.startswith("dtype="):
-            dtype = a.split("=", 1)[1]
-        else:
-            overrides.append(a)
-    if dtype not in ("uint8", "float16"):
-        raise UsageError(f"dtype={dtype}: choose uint8 or float16")
-    cfg = compose(overrides + ["data.cache=none"])
+    cfg = compose([*overrides, "data.cache=none"])
     if "augment" in cfg.data.dataset:  # the cache holds clean images; augmentation runs on top
         cfg.data.dataset.augment = False
     path = cache_path(cfg)
-    from omegaconf import OmegaConf
-    prepare(build_dataset(cfg), path, dtype=dtype,
-            source_config=OmegaConf.to_container(cfg.data.dataset, resolve=True))
+    try:
+        write_cache(build_dataset(cfg), path, dtype=dtype,
+                    source_config=OmegaConf.to_container(cfg.data.dataset, resolve=True))
+    except DataError as e:
+        raise UsageError(str(e)) from e
     print(f"{cfg.data.name}: {path} ({path.stat().st_size / 2**20:.1f} MiB, {dtype}); train from it with "
           f"data={cfg.data.name} data.cache=h5")

@@ -1,36 +1,49 @@
-"""`ganlab eval`: metrics of a checkpoint, written to eval.json beside it."""
+"""`ganlab eval CKPT`: metrics of a checkpoint, written to eval.json beside it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
 
-from hydra.utils import instantiate
+import click
 
-from ganlab.commands.args import arg_int, parse_kv, writable_output
-from ganlab.data.loader import SeededSamples
+from ganlab.commands.args import CKPT, DEVICE, writable_output
 from ganlab.errors import UsageError
-from ganlab.files import atomic_write_json
-from ganlab.metrics.errors import MetricsError
-from ganlab.metrics.evaluators import FIDKID
-from ganlab.training.build import build_dataset
-from ganlab.training.restore import load_algorithm
-from ganlab.training.runtime import pick_device
 
 FID_NAMES = ("fid", "kid")
 
 
-def eval_command(args: list[str]) -> None:
-    kv = parse_kv(args, required=("ckpt",), allowed=("ckpt", "metrics", "weights_path", "feature", "n",
-                                                     "device", "out", "cache_dir"))
-    names = [m.strip() for m in kv.get("metrics", "[fid,kid]").strip("[]").split(",") if m.strip()]
-    device = pick_device(kv.get("device", "auto"))
-    out = writable_output(kv.get("out", Path(kv["ckpt"]).with_name("eval.json")))
-    algo, cfg, state = load_algorithm(kv["ckpt"], device)
+@click.command("eval")
+@CKPT
+@click.option("--metrics", "names", default="fid,kid", show_default=True, metavar="M1,M2",
+              help="fid, kid and the data's own evaluators by name (modes, masks)")
+@click.option("--feature", default="inception", show_default=True, type=click.Choice(["inception", "random_conv"]),
+              help="FID/KID features: Inception (needs --weights-path) or the random-conv proxy")
+@click.option("--weights-path", type=click.Path(exists=True, dir_okay=False), help="Inception weights (pt_inception-2015-12-05)")
+@click.option("--n", default=5000, show_default=True, type=click.IntRange(min=2), help="generated samples for FID/KID")
+@click.option("--out", help="JSON file to write  [default: eval.json beside CKPT]")
+@click.option("--cache-dir", default="data/cache", show_default=True, help="reference statistics cache")
+@DEVICE
+def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: int, out: str | None,
+            cache_dir: str, device: str) -> None:
+    """Metrics of a checkpoint, written to eval.json beside it."""
+    from hydra.utils import instantiate
+
+    from ganlab.data.loader import SeededSamples
+    from ganlab.files import atomic_write_json
+    from ganlab.metrics.errors import MetricsError
+    from ganlab.metrics.evaluators import FIDKID
+    from ganlab.training.build import build_dataset
+    from ganlab.training.restore import load_algorithm
+    from ganlab.training.runtime import pick_device
+    wanted = [m.strip() for m in names.strip("[]").split(",") if m.strip()]
+    device = pick_device(device)
+    out = writable_output(out or Path(ckpt).with_name("eval.json"))
+    algo, cfg, state = load_algorithm(ckpt, device)
     data_evaluators = dict(cfg.data.get("evaluators") or {})
-    unknown = [n for n in names if n not in FID_NAMES and n not in data_evaluators]
+    unknown = [m for m in wanted if m not in FID_NAMES and m not in data_evaluators]
     if unknown:
-        raise UsageError(f"metrics={unknown}: this checkpoint offers {list(FID_NAMES) + list(data_evaluators)}")
+        raise UsageError(f"--metrics {','.join(unknown)}: this checkpoint offers {','.join([*FID_NAMES, *data_evaluators])}")
     datasets = {"train": build_dataset(cfg)}
 
     def dataset(split: str):  # built once per split, as Run.dataset does
@@ -43,20 +56,18 @@ def eval_command(args: list[str]) -> None:
                           dataset=dataset,
                           event=lambda kind, message, **kw: print(f"warning: {kind}: {message}"))
     metrics, protocols = {}, {}
-    if any(n in FID_NAMES for n in names):
-        ev = FIDKID(feature=kv.get("feature", "inception"), weights_path=kv.get("weights_path"),
-                    n_samples=arg_int(kv, "n", 5000, min_value=2), cache_dir=kv.get("cache_dir", "data/cache"))
+    if any(m in FID_NAMES for m in wanted):
+        ev = FIDKID(feature=feature, weights_path=weights_path, n_samples=n, cache_dir=cache_dir)
         try:
             res = ev(run)
         except MetricsError as e:
-            raise UsageError(str(e).replace("metrics.fid.weights_path", "weights_path=... (metrics.fid.weights_path)")) from e
-        metrics |= {k: v for k, v in res.items() if k.split("/")[-1].split("_")[0] in names}
+            raise UsageError(str(e).replace("metrics.fid.weights_path", "--weights-path")) from e
+        metrics |= {k: v for k, v in res.items() if k.split("/")[-1].split("_")[0] in wanted}
         protocols["fid"] = ev.protocol
-    for n in names:
-        if n in data_evaluators:
-            ev = instantiate(data_evaluators[n])
+    for m in wanted:
+        if m in data_evaluators:
+            ev = instantiate(data_evaluators[m])
             metrics |= ev(run)
-            protocols[n] = getattr(ev, "protocol", {})
-    payload = {"ckpt": str(kv["ckpt"]), "step": state["step"], "metrics": metrics, "protocols": protocols}
-    atomic_write_json(out, payload)
+            protocols[m] = getattr(ev, "protocol", {})
+    atomic_write_json(out, {"ckpt": str(ckpt), "step": state["step"], "metrics": metrics, "protocols": protocols})
     print("  ".join(f"{k}={v:.5g}" for k, v in metrics.items()) + f"  -> {out}")

@@ -1,23 +1,30 @@
-"""`ganlab sample`: rebuild the generator from a checkpoint alone (it carries its config)."""
+"""`ganlab sample CKPT`: rebuild the generator from a checkpoint alone (it carries its config)."""
 
 from __future__ import annotations
 
-from ganlab.commands.args import arg_int, parse_kv, writable_output
+import click
+
+from ganlab.commands.args import CKPT, DEVICE, writable_output
 from ganlab.errors import UsageError
-from ganlab.training.restore import load_algorithm
-from ganlab.training.runtime import pick_device
 
 
-def sample_command(args: list[str]) -> None:
-    kv = parse_kv(args, required=("ckpt",), allowed=("ckpt", "n", "out", "seed", "device", "nrow"))
-    device = pick_device(kv.get("device", "auto"))
-    n, seed = arg_int(kv, "n", 64), arg_int(kv, "seed", 0, min_value=0)
-    out = writable_output(kv.get("out", "samples.png"))
-    algo, cfg, state = load_algorithm(kv["ckpt"], device)
+@click.command("sample")
+@CKPT
+@click.option("--n", default=64, show_default=True, type=click.IntRange(min=1), help="number of samples")
+@click.option("--out", default="samples.png", show_default=True, help="image (grid or 2D scatter) to write")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="noise seed")
+@click.option("--nrow", type=click.IntRange(min=1), help="images per grid row  [default: sqrt(n)]")
+@DEVICE
+def command(ckpt: str, n: int, out: str, seed: int, nrow: int | None, device: str) -> None:
+    """Images (or a 2D scatter over the true modes) from a checkpoint alone."""
+    from ganlab.training.restore import load_algorithm
+    from ganlab.training.runtime import pick_device
+    device = pick_device(device)
+    out = writable_output(out)
+    algo, cfg, state = load_algorithm(ckpt, device)
     if not hasattr(algo, "generate"):
         raise UsageError(f"{cfg.model.name} is a translation model: use `ganlab translate`")
     samples = algo.generate(n, device=device, seed=seed).float().cpu()
-    nrow = arg_int(kv, "nrow", max(1, int(n ** 0.5)))
     try:
         if samples.dim() == 2:  # 2D data: a scatter over the true modes
             from ganlab.metrics.modes import scatter_figure
@@ -26,7 +33,7 @@ def sample_command(args: list[str]) -> None:
             scatter_figure(samples, data.centers, data.std).savefig(out, dpi=100)
         else:
             from torchvision.utils import save_image
-            save_image(samples, out, nrow=nrow, normalize=True, value_range=(-1, 1))
+            save_image(samples, out, nrow=nrow or max(1, int(n ** 0.5)), normalize=True, value_range=(-1, 1))
     except OSError as e:
-        raise UsageError(f"out={out}: cannot write it ({e.strerror or e})") from None
-    print(f"{n} samples from {kv['ckpt']} (step {state['step']}) -> {out}")
+        raise UsageError(f"--out {out}: cannot write it ({e.strerror or e})") from None
+    print(f"{n} samples from {ckpt} (step {state['step']}) -> {out}")

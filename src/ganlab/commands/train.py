@@ -18,22 +18,23 @@ import time
 import traceback
 from pathlib import Path
 
+import click
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from rich.console import Console
 
 from ganlab import signals
-from ganlab.config import CONF_DIR
+from ganlab.commands.completion import complete_override
+from ganlab.commands.console import err, fail
+from ganlab.config import CONF_DIR, override_key
 from ganlab.errors import GanlabError, UsageError
 from ganlab.files import atomic_write_json
 from ganlab.training.run_dir import resume_target, saved_overrides
 
 log = logging.getLogger("ganlab")
-err = Console(stderr=True, soft_wrap=True)  # long paths stay on one line
 STOPPED_AT_STEP = 3
 
 _prepared = {}   # a single run's Run, built in on_run_start and picked up by train_task
@@ -52,24 +53,31 @@ def short_name(text: str, limit: int = 120) -> str:
 OmegaConf.register_new_resolver("short", short_name, replace=True)
 
 
-def _key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
-
-
 def with_resume(args: list[str]) -> list[str]:
     """A resumed run re-composes its original overrides, then the new ones (e.g. a larger
     trainer.max_steps), and runs in its original directory."""
-    resume = [a.split("=", 1)[1] for a in args if _key(a) == "resume"]
+    resume = [a.split("=", 1)[1] for a in args if override_key(a) == "resume"]
     if not resume:
         return args
     if {"-m", "--multirun"} & set(args):
         raise UsageError("resume= continues one run: it cannot be combined with -m")
     run_dir, _ = resume_target(resume[-1])
-    new_keys = {_key(a) for a in args}
-    kept = [o for o in saved_overrides(run_dir) if _key(o) not in new_keys and _key(o) not in ("resume", "hydra.run.dir")]
+    new_keys = {override_key(a) for a in args}
+    kept = [o for o in saved_overrides(run_dir) if override_key(o) not in new_keys and override_key(o) not in ("resume", "hydra.run.dir")]
     # the user's own config folders (hydra.searchpath) are Hydra overrides, saved in hydra.yaml
-    kept += [o for o in saved_overrides(run_dir, "hydra.yaml") if _key(o) == "hydra.searchpath" and _key(o) not in new_keys]
+    kept += [o for o in saved_overrides(run_dir, "hydra.yaml") if override_key(o) == "hydra.searchpath" and override_key(o) not in new_keys]
     return kept + args + [f"hydra.run.dir={run_dir}"]
+
+
+@click.command("train", add_help_option=False,  # --help is Hydra's: the config groups and the config
+               context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED, shell_complete=complete_override)
+def command(overrides: tuple[str, ...]) -> None:
+    """Train a run from Hydra overrides."""
+    if {"-sc", "--shell-completion"} & set(overrides):  # Hydra's would call `ganlab -sc`, not a command
+        raise UsageError('Hydra\'s -sc does not know ganlab\'s commands: use eval "$(ganlab completion bash)" '
+                         "(it completes the commands and train's overrides)")
+    main(list(overrides))
 
 
 def main(args: list[str]) -> None:
@@ -78,11 +86,9 @@ def main(args: list[str]) -> None:
         sys.argv = ["ganlab train", *with_resume(args)]
         hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(train_task)()
     except GanlabError as e:
-        err.print(f"[red]error:[/] {e}", highlight=False)
-        sys.exit(e.exit_code)
+        fail(e, e.exit_code)
     except (HydraException, OmegaConfBaseException) as e:  # an unknown option, a malformed override
-        err.print(f"[red]error:[/] {one_line(str(e))}", highlight=False)
-        sys.exit(2)
+        fail(one_line(str(e)), 2)
     if _sweep:
         _report_sweep()
 
@@ -111,8 +117,7 @@ class PrepareBeforeRunDir(Callback):
         try:
             _prepared["run"] = prepare_run(task_cfg, run_dir, checkpoint=_checkpoint_of(task_cfg))
         except GanlabError as e:
-            err.print(f"[red]error:[/] {e}", highlight=False)
-            sys.exit(e.exit_code)
+            fail(e, e.exit_code)
         except signals.Interrupted:
             err.print(f"stopped by {signals.requested()} before the run started: nothing was created")
             sys.exit(signals.exit_code())
@@ -148,8 +153,7 @@ def train_task(cfg: DictConfig) -> float | None:
             log.error("job failed: %s", e if isinstance(e, GanlabError) else traceback.format_exc())
             return None
         if isinstance(e, GanlabError):
-            err.print(f"[red]error:[/] {e}", highlight=False)
-            sys.exit(e.exit_code)
+            fail(e, e.exit_code)
         raise
     _print_result(run_dir, summary)
     if not sweep_job:

@@ -14,3 +14,8 @@ def compose(overrides: list[str]):
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return hydra_compose(config_name="config", overrides=overrides)
+
+
+def override_key(override: str) -> str:
+    """The config key of a Hydra override: `+trainer.x=1` -> `trainer.x`, `~logger` -> `logger`."""
+    return override.split("=", 1)[0].lstrip("+~")

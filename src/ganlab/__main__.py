@@ -1,0 +1,5 @@
+"""`python -m ganlab ...` (e.g. under `torchrun -m ganlab train ...`)."""
+
+from ganlab.cli import main
+
+main()
