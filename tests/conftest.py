@@ -48,6 +48,6 @@ def checkpoint_tensors(ckpt: Path) -> dict:
             for i, v in enumerate(x):
                 walk(f"{prefix}.{i}", v)
 
-    for key in ("modules", "optimizers", "schedulers", "rng"):
-        walk(key, state[key])
+    for key in ("modules", "optimizers", "schedulers", "rng", "ranks"):  # ranks: the other processes' RNG
+        walk(key, state.get(key, {}))
     return flat

@@ -16,6 +16,7 @@ import os
 import sys
 import time
 import traceback
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -32,6 +33,7 @@ from ganlab.commands.console import err, fail
 from ganlab.config import CONF_DIR, override_key
 from ganlab.errors import GanlabError, UsageError
 from ganlab.files import atomic_write_json
+from ganlab.training import distributed
 from ganlab.training.run_dir import resume_target, saved_overrides
 
 log = logging.getLogger("ganlab")
@@ -51,6 +53,9 @@ def short_name(text: str, limit: int = 120) -> str:
 
 
 OmegaConf.register_new_resolver("short", short_name, replace=True)
+_start = {"time": time.time()}  # under torchrun: rank 0's, so every rank names the same run dir
+OmegaConf.register_new_resolver(
+    "run_start", lambda fmt: datetime.fromtimestamp(_start["time"]).strftime(fmt), replace=True)
 
 
 def with_resume(args: list[str]) -> list[str]:
@@ -83,14 +88,30 @@ def command(overrides: tuple[str, ...]) -> None:
 def main(args: list[str]) -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"  # errors come back here: one line for bad input, else a traceback
     try:
-        sys.argv = ["ganlab train", *with_resume(args)]
+        args = with_resume(args) + _one_run_over_ranks(args)
+        sys.argv = ["ganlab train", *args]
         hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(train_task)()
     except GanlabError as e:
         fail(e, e.exit_code)
     except (HydraException, OmegaConfBaseException) as e:  # an unknown option, a malformed override
         fail(one_line(str(e)), 2)
+    finally:
+        distributed.shutdown()
     if _sweep:
         _report_sweep()
+
+
+def _one_run_over_ranks(args: list[str]) -> list[str]:
+    """Under torchrun: join the process group, take rank 0's start time (the run dir's name), and
+    keep the other ranks from writing Hydra's files and logs into the shared run directory."""
+    ranks = distributed.init()
+    if not ranks.active:
+        return []
+    if {"-m", "--multirun"} & set(args):
+        raise UsageError("torchrun runs ONE run over several processes: start sweeps (-m) without torchrun")
+    _start["time"] = distributed.broadcast_from_main(_start["time"])
+    return [] if ranks.is_main else ["hydra.output_subdir=null", "hydra/job_logging=disabled",
+                                     "hydra/hydra_logging=disabled"]
 
 
 def one_line(text: str) -> str:
@@ -147,7 +168,7 @@ def train_task(cfg: DictConfig) -> float | None:
         run.config_groups = config_groups(dict(HydraConfig.get().runtime.choices))
         summary = train(run)
     except Exception as e:
-        if run is None:  # failed before the run could write its own record (a sweep job's bad input)
+        if run is None and distributed.from_env().is_main:  # failed before the run could write its record
             record_failure(run_dir, e)
         if sweep_job:  # the sweep goes on; its closing table lists this job
             log.error("job failed: %s", e if isinstance(e, GanlabError) else traceback.format_exc())
@@ -155,7 +176,8 @@ def train_task(cfg: DictConfig) -> float | None:
         if isinstance(e, GanlabError):
             fail(e, e.exit_code)
         raise
-    _print_result(run_dir, summary)
+    if run.ranks.is_main:
+        _print_result(run_dir, summary)
     if not sweep_job:
         _exit_for(summary)
     return summary["best"]["value"] if summary["best"] else None

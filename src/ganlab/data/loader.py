@@ -62,10 +62,12 @@ class Position:
 
 
 class Batches:
-    """Epoch-seeded batches from a position; `steps_per_epoch` full batches (last partial dropped)."""
+    """Epoch-seeded batches from a position; `steps_per_epoch` full batches (last partial dropped).
+    Over several processes, `batch_size` is the global batch and rank r reads its r-th slice of
+    each one: the order, the position and the augmentations do not depend on the process count."""
 
     def __init__(self, dataset: Dataset, *, batch_size: int, seed: int, num_workers: int = 0,
-                 pin_memory: bool = False, in_memory: bool = False):
+                 pin_memory: bool = False, in_memory: bool = False, rank: int = 0, world_size: int = 1):
         if len(dataset) < batch_size:
             raise ConfigError(f"dataset has {len(dataset)} samples, fewer than data.batch_size={batch_size}")
         self.batch_size, self.seed = batch_size, seed
@@ -74,6 +76,8 @@ class Batches:
         self.memory = InMemory(dataset) if in_memory else None
         self.samples = SeededSamples(dataset, seed=seed)
         self.steps_per_epoch = self.n // batch_size
+        share = batch_size // world_size
+        self.shard = slice(rank * share, (rank + 1) * share)
 
     def order(self, epoch: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(mix_seed(self.seed, epoch, _ORDER))
@@ -81,7 +85,7 @@ class Batches:
 
     def epoch(self, pos: Position) -> Iterator[dict[str, torch.Tensor]]:
         """The remaining batches of `pos.epoch`, from `pos.batch` on."""
-        chunks = self.order(pos.epoch).view(self.steps_per_epoch, self.batch_size)[pos.batch:]
+        chunks = self.order(pos.epoch).view(self.steps_per_epoch, self.batch_size)[pos.batch:, self.shard]
         if self.memory is not None:
             for idx in chunks:
                 yield self.memory.batch(idx)

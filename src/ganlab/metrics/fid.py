@@ -51,12 +51,14 @@ class FIDKID(nn.Module):
         d = _num_features(feature)
         self.num_features = d
         self.kid_subsets, self.kid_subset_size, self.kid_seed = kid_subsets, kid_subset_size, kid_seed
-        self.fid = FrechetInceptionDistance(feature=_PassThrough(d), reset_real_features=reset_real_features)
+        # evaluation runs on rank 0 alone: no sync across processes (it would wait for the others)
+        self.fid = FrechetInceptionDistance(feature=_PassThrough(d), reset_real_features=reset_real_features,
+                                            sync_on_compute=False)
         with warnings.catch_warnings():  # "will save all extracted features": known, by design
             warnings.filterwarnings("ignore", message=".*save all extracted features.*")
             self.kid = KernelInceptionDistance(feature=_PassThrough(d), subsets=kid_subsets,
                                                subset_size=kid_subset_size,
-                                               reset_real_features=reset_real_features)
+                                               reset_real_features=reset_real_features, sync_on_compute=False)
 
     @torch.no_grad()
     def features(self, images: Tensor) -> Tensor:

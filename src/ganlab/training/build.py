@@ -97,9 +97,10 @@ def build_optimizers(cfg: DictConfig, phases: list, total: int) -> tuple[dict, d
     return optimizers, schedulers
 
 
-def build(cfg: DictConfig, device: torch.device) -> Parts:
+def build(cfg: DictConfig, device: torch.device, ranks=None) -> Parts:
     dataset = build_dataset(cfg)
     batches = Batches(dataset, batch_size=cfg.data.batch_size, seed=cfg.seed,
+                      rank=ranks.rank if ranks else 0, world_size=ranks.world_size if ranks else 1,
                       num_workers=cfg.data.get("num_workers", 0),
                       pin_memory=device.type == "cuda" and cfg.data.get("pin_memory", True),
                       in_memory=cfg.data.get("in_memory", False))

@@ -32,8 +32,8 @@ def train(run: Run) -> dict:
         run.emit("on_train_start")
         if run.pending_eval:  # the evaluation a stop request abandoned, before going on
             run.evaluate()
-            run.write_requested_checkpoints()
-        run.stop_reason = signals.requested()
+        run.write_requested_checkpoints()
+        run.stop_reason = run.agree_stop(signals.requested())
         while run.step < run.total_steps and not run.stop_reason:
             for batch in run.batches.epoch(run.pos):
                 batch = to_device(batch, run.device, channels_last=cfg.trainer.get("channels_last", False))
@@ -47,8 +47,8 @@ def train(run: Run) -> dict:
                 run.step += 1
                 run.pos.batch += 1
                 run.step_end(metrics)                   # logging, eval, then this step's checkpoints
-                run.stop_reason = signals.requested() or (f"trainer.stop_at_step={stop_at}"
-                                                          if run.step == stop_at else None)
+                run.stop_reason = run.agree_stop(signals.requested() or (
+                    f"trainer.stop_at_step={stop_at}" if run.step == stop_at else None))
                 if run.step >= run.total_steps or run.stop_reason:
                     break
             else:
@@ -72,6 +72,8 @@ def train(run: Run) -> dict:
 
 def _open_run_dir(run: Run) -> None:
     run.dir.mkdir(parents=True, exist_ok=True)  # Hydra made it already; direct callers may not have
+    if not run.ranks.is_main:  # over several processes rank 0 alone writes in the run directory
+        return
     if run.lock is None:
         run.lock = RunDirLock(run.dir).acquire()
     if run.config_groups:  # nothing implicit: which presets and tuned defaults this run is made of

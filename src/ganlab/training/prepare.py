@@ -12,8 +12,10 @@ from omegaconf import DictConfig, OmegaConf
 from ganlab import signals
 from ganlab.config.schema import validate
 from ganlab.config.trusted import check_targets
+from ganlab.data.seeding import mix_seed
 from ganlab.errors import CheckpointError, ConfigError, UsageError
 from ganlab.training import checkpoint as ckpt_io
+from ganlab.training import distributed
 from ganlab.training.build import build, build_node
 from ganlab.training.resume import apply_learning_rates, changed_keys
 from ganlab.training.run import Run
@@ -34,16 +36,25 @@ def prepare_run(cfg: DictConfig, run_dir: Path, *, checkpoint: Path | None = Non
         raise UsageError(f"{run_dir} already holds a run (checkpoints/): continue it with resume={run_dir}, "
                          f"or choose another hydra.run.dir")
     signals.check()
-    device = pick_device(cfg.trainer.device)
+    ranks = distributed.from_env()
+    device = pick_device(cfg.trainer.device, local_rank=ranks.local_rank)
+    distributed.check_batch(cfg.data.batch_size, ranks)
     seed_everything(cfg.seed, deterministic=cfg.trainer.deterministic)
-    parts = build(cfg, device)
-    run = Run(cfg=cfg, run_dir=run_dir, device=device, parts=parts, callbacks=build_callbacks(cfg))
+    parts = build(cfg, device, ranks)
+    if ranks.active:  # the same networks everywhere; then each rank its own noise
+        distributed.broadcast_buffers(parts.algorithm.modules().values(), params=True)
+        if ranks.rank > 0:
+            seed_everything(mix_seed(cfg.seed, ranks.rank, _RANK_STREAM), deterministic=cfg.trainer.deterministic)
+    run = Run(cfg=cfg, run_dir=run_dir, device=device, parts=parts, callbacks=build_callbacks(cfg), ranks=ranks)
     if cfg.get("resume"):
         _resume(run, checkpoint)
     signals.check()
     # an existing directory (a resume) is locked before Hydra rewrites its .hydra/; a new one once created
-    run.lock = RunDirLock(run_dir).acquire() if run_dir.is_dir() else None
+    run.lock = RunDirLock(run_dir).acquire() if run_dir.is_dir() and ranks.is_main else None
     return run
+
+
+_RANK_STREAM = 0x7A4C  # keeps the ranks' seeds apart from the loader's and the datasets' streams
 
 
 def build_callbacks(cfg: DictConfig) -> dict:
@@ -71,6 +82,11 @@ def _resume(run: Run, checkpoint: Path | None) -> None:
     else:
         log.warning("%s has no checkpoint yet: the run starts from step 0 in place", run.dir)
         return
+    written_by = state.get("world_size", 1)
+    if written_by != run.ranks.world_size:
+        raise CheckpointError(f"{checkpoint} was written by {written_by} process(es): resume it with "
+                              f"{'torchrun --nproc_per_node=' + str(written_by) + ' -m ganlab train' if written_by > 1 else 'ganlab train (one process)'} "
+                              f"(each process's random state and data share are in it)")
     changed = changed_keys(state["config"], OmegaConf.to_container(run.cfg, resolve=True))
     try:
         run.load_state_dict(state)

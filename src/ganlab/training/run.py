@@ -22,6 +22,7 @@ from ganlab.data.loader import Position
 from ganlab.errors import NonFiniteError
 from ganlab.files import atomic_write_json
 from ganlab.training import checkpoint as ckpt_io
+from ganlab.training import distributed
 from ganlab.training.build import Parts, build_dataset
 from ganlab.training.runtime import Precision
 
@@ -30,12 +31,13 @@ log = logging.getLogger("ganlab")
 
 class Run:
     def __init__(self, *, cfg: DictConfig, run_dir: Path, device: torch.device, parts: Parts,
-                 callbacks: dict, console: Console | None = None):
-        self.cfg, self.dir, self.device = cfg, Path(run_dir), device
+                 callbacks: dict, console: Console | None = None, ranks: distributed.Ranks = distributed.ONE):
+        self.cfg, self.dir, self.device, self.ranks = cfg, Path(run_dir), device, ranks
         self.algorithm, self.batches = parts.algorithm, parts.batches
         self.optimizers, self.schedulers = parts.optimizers, parts.schedulers
-        self.total_steps, self.evaluators = parts.total_steps, parts.evaluators
-        self.callbacks = callbacks
+        self.total_steps = parts.total_steps
+        # rank 0 alone evaluates and runs callbacks (logging, checkpoints, samples)
+        self.evaluators, self.callbacks = (parts.evaluators, callbacks) if ranks.is_main else ({}, {})
         self._datasets = {"train": parts.batches.samples.dataset}
         self.logger = None  # attached once the run directory exists (training/loop.py)
         self.console = console or Console()
@@ -98,6 +100,8 @@ class Run:
             total = total + loss.detach()
             for k, v in out.items():  # a stat some micro-batches lack (a source) averages over those with it
                 stats.setdefault(k, []).append(v)
+        if self.ranks.active:  # data parallel: every rank steps with the mean gradient
+            distributed.average_gradients([p for g in opt.param_groups for p in g["params"]])
         out = {k: v[0] if len(v) == 1 else torch.stack([x.float() for x in v]).mean() for k, v in stats.items()}
         name = phase.name.lower()
         if (self.step + 1) % self.log_every == 0 or self.step + 1 == self.total_steps:  # a logged step
@@ -150,6 +154,8 @@ class Run:
 
     def step_end(self, metrics: dict) -> None:
         """Logging callbacks, evaluation when due, then the checkpoints asked for this step."""
+        if self.ranks.active:  # BatchNorm statistics: rank 0's everywhere, as DDP broadcasts them
+            distributed.broadcast_buffers(self.algorithm.modules().values())
         # keep the newest value of each stat (no device sync); with n_critic > 1 the G stats of
         # the last G step are logged alongside the current D stats
         if "train/d_real" in metrics:  # a D step ran: sources D did not see this step are not stale-logged
@@ -204,22 +210,42 @@ class Run:
         if name not in self.save_requests:
             self.save_requests.append(name)
 
+    def agree_stop(self, reason: str | None) -> str | None:
+        """Over several processes, all stop at the same step when any of them is asked to."""
+        if self.ranks.active and distributed.any_rank(reason is not None)[0] and reason is None:
+            return "a stop request to another process"
+        return reason
+
     def write_requested_checkpoints(self) -> None:
-        if not self.save_requests:
+        """Rank 0 writes; over several processes every rank calls this at the same points (it
+        gathers their states), and rank 0's requests decide."""
+        wanted = bool(self.save_requests)
+        if self.ranks.active:
+            wanted = distributed.any_rank(wanted)[0]
+        if not wanted:
+            return
+        state = self.state_dict()
+        if not self.ranks.is_main:
             return
         names = sorted(self.save_requests, key=lambda n: n != "last.pt")  # last.pt first: it rotates
         self.save_requests = []
         paths = [self.ckpt_dir / n for n in names]
-        ckpt_io.write(self.state_dict(), paths, previous=self.ckpt_dir / "previous.pt" if names[0] == "last.pt" else None)
+        ckpt_io.write(state, paths, previous=self.ckpt_dir / "previous.pt" if names[0] == "last.pt" else None)
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict | None:
+        """The whole training state (on rank 0 of several processes, with each other rank's RNG
+        and algorithm state under "ranks"; None on those ranks)."""
+        mine = {"rng": ckpt_io.rng_state(), "step_state": self.algorithm.state_dict()}
+        gathered = distributed.gather_to_main(mine) if self.ranks.active else [mine]
+        if not self.ranks.is_main:
+            return None
         return {
             "config": OmegaConf.to_container(self.cfg, resolve=True),
             "step": self.step,
             "position": {"epoch": self.pos.epoch, "batch": self.pos.batch},
             "wall_time_s": self.wall_time,
             "modules": {k: m.state_dict() for k, m in self.algorithm.modules().items()},
-            "step_state": self.algorithm.state_dict(),
+            "step_state": mine["step_state"],
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
@@ -229,7 +255,9 @@ class Run:
             "protocols": self.protocols,
             "pending_eval": self.pending_eval,
             "events": list(self.events),
-            "rng": ckpt_io.rng_state(),
+            "rng": mine["rng"],
+            "world_size": self.ranks.world_size,
+            "ranks": gathered[1:],
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -238,7 +266,8 @@ class Run:
         self.elapsed_before = state["wall_time_s"]
         for k, m in self.algorithm.modules().items():
             m.load_state_dict(state["modules"][k])
-        self.algorithm.load_state_dict(state["step_state"])
+        mine = state if self.ranks.rank == 0 else state["ranks"][self.ranks.rank - 1]
+        self.algorithm.load_state_dict(mine["step_state"])
         for group in ("optimizers", "schedulers", "scalers"):
             for k, obj in getattr(self, group).items():
                 obj.load_state_dict(state[group][k])
@@ -250,7 +279,7 @@ class Run:
         self.protocols = dict(state.get("protocols", {}))
         self.pending_eval = bool(state.get("pending_eval", False))
         self.events = list(state["events"])
-        ckpt_io.set_rng_state(state["rng"])
+        ckpt_io.set_rng_state(mine["rng"])
 
     # -- the machine-readable result ------------------------------------------------------
     def write_summary(self, status: str, *, error: str | None = None) -> dict:
@@ -269,6 +298,7 @@ class Run:
             "events": self.events,
             "protocols": self.protocols,
             "config_groups": self.config_groups,
+            "world_size": self.ranks.world_size,
             "run_dir": str(self.dir),
         }
         for cb in self.callbacks.values():  # callbacks may add sections (e.g. "phases")
@@ -276,7 +306,8 @@ class Run:
                 summary.update(cb.summary())
         if error:
             summary["error"] = error
-        atomic_write_json(self.dir / "summary.json", summary)
+        if self.ranks.is_main:
+            atomic_write_json(self.dir / "summary.json", summary)
         return summary
 
 
