@@ -27,14 +27,20 @@ def d_outputs(out) -> list[Tensor]:
 
 class FirstOutput(nn.Module):
     """A D whose first output stands for it (U-Net D: the global logit): for the gradient
-    penalties and for rating images."""
+    penalties and for rating images. It calls D's eager forward even when D is compiled
+    (trainer.compile): penalties take a double backward, which compiled graphs do not support."""
 
     def __init__(self, D: nn.Module):
         super().__init__()
         self.D = D
 
     def forward(self, *args):
-        return d_outputs(self.D(*args))[0]
+        return d_outputs(eager(self.D)(*args))[0]
+
+
+def eager(module: nn.Module):
+    """`module` without its torch.compile'd call (nn.Module.compile keeps the eager one)."""
+    return module._call_impl if getattr(module, "_compiled_call_impl", None) is not None else module
 
 
 class GAN:

@@ -97,6 +97,21 @@ def build_optimizers(cfg: DictConfig, phases: list, total: int) -> tuple[dict, d
     return optimizers, schedulers
 
 
+def prepare_networks(cfg: DictConfig, algorithm, device: torch.device, ranks) -> None:
+    """SyncBatchNorm over processes, then torch.compile of the trained networks' forward passes
+    (in place: their state_dict keys stay clean, so compiled and eager runs share checkpoints)."""
+    trained = {name: m for name, m in algorithm.modules().items() if name in cfg.model.networks}
+    if cfg.trainer.get("sync_batchnorm") and ranks is not None and ranks.active:
+        if device.type != "cuda":
+            raise ConfigError("trainer.sync_batchnorm=true needs CUDA (PyTorch's SyncBatchNorm is GPU-only); "
+                              "set it false on CPU")
+        for m in trained.values():
+            torch.nn.SyncBatchNorm.convert_sync_batchnorm(m)  # replaces the BatchNorm children in place
+    if cfg.trainer.get("compile"):
+        for m in trained.values():
+            m.compile(backend=cfg.trainer.get("compile_backend", "inductor"), dynamic=False)
+
+
 def build(cfg: DictConfig, device: torch.device, ranks=None) -> Parts:
     dataset = build_dataset(cfg)
     batches = Batches(dataset, batch_size=cfg.data.batch_size, seed=cfg.seed,
@@ -109,6 +124,7 @@ def build(cfg: DictConfig, device: torch.device, ranks=None) -> Parts:
         m.to(device)
         if cfg.trainer.get("channels_last") and device.type == "cuda":
             m.to(memory_format=torch.channels_last)
+    prepare_networks(cfg, algorithm, device, ranks)
     n = total_steps(cfg, batches.steps_per_epoch)
     optimizers, schedulers = build_optimizers(cfg, algorithm.phases(), n)
     nodes = {**(cfg.data.get("evaluators") or {}), **(cfg.get("metrics") or {})}
