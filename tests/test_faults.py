@@ -322,8 +322,9 @@ def test_sigterm_during_startup_creates_nothing(tmp_path):
 
 # -- sweeps with a failing job ------------------------------------------------------------------
 
-@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]],
-                         ids=["basic", "joblib"])
+@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+                                      ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10"]],
+                         ids=["basic", "joblib", "submitit_local"])
 def test_a_failing_job_does_not_stop_the_sweep(tmp_path, launcher):
     p = run_ganlab("train", "-m", *launcher, *TINY, "trainer.max_steps=4", "data.image_size=16,17,32",
                    "hydra.sweep.dir=sweep", "hydra.sweep.subdir=${hydra.job.num}", cwd=tmp_path, check=False)
@@ -334,6 +335,44 @@ def test_a_failing_job_does_not_stop_the_sweep(tmp_path, launcher):
     assert "3 jobs, 2 ok, 1 not ok" in p.stdout
     table = run_ganlab("compare", "sweep", cwd=tmp_path).stdout
     assert "failed" in table and table.count(" ok ") >= 2
+
+
+def test_a_preempted_submitit_job_checkpoints_requeues_and_resumes_exactly(tmp_path):
+    """SIGUSR2 (SLURM's warning before preemption or the time limit, here to a submitit_local job):
+    the step ends, last.pt is written, submitit requeues the job, the new job resumes the run dir;
+    the result is bitwise the uninterrupted run's."""
+    args = [*TINY, "trainer.max_steps=800", "trainer.log_every=50", "trainer.eval_every=0", "metrics=none",
+            "~data.evaluators", "callbacks.tensorboard.sample_every_n_steps=1000"]
+    run_ganlab("train", *args, "hydra.run.dir=straight", cwd=tmp_path)
+    sweep = subprocess.Popen([GANLAB, "train", "-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10",
+                              *args, "seed=0", "hydra.sweep.dir=sweep",
+                              "hydra.sweep.subdir=job"], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "sweep" / "job" / "train.log"
+    deadline = time.time() + 120
+    while not (log.is_file() and "step 100/" in log.read_text()) and time.time() < deadline:
+        time.sleep(0.2)
+    jobs = subprocess.run(["pgrep", "-f", f"submitit.core._submit {tmp_path}"], capture_output=True, text=True)
+    assert jobs.stdout.split(), "no submitit job process found"
+    for pid in jobs.stdout.split():
+        os.kill(int(pid), signal.SIGUSR2)
+    out, _ = sweep.communicate(timeout=300)
+    assert sweep.returncode == 0, out
+    text = log.read_text()
+    assert "handing over to submitit to requeue" in text and "requeued job: resuming" in text
+    s = summary(tmp_path / "sweep" / "job")
+    assert s["status"] == "ok" and s["step"] == 800
+    a = checkpoint_tensors(tmp_path / "straight" / "checkpoints" / "last.pt")
+    b = checkpoint_tensors(tmp_path / "sweep" / "job" / "checkpoints" / "last.pt")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"{k} differs after the requeue"
+
+
+def test_the_slurm_launcher_config_composes(tmp_path):
+    out = run_ganlab("train", "hydra/launcher=slurm", "hydra.launcher.partition=gpu", "--cfg", "hydra", cwd=tmp_path).stdout
+    assert "SlurmLauncher" in out and "partition: gpu" in out and "signal_delay_s: 120" in out
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- a full disk --------------------------------------------------------------------------------

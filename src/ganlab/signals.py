@@ -1,4 +1,4 @@
-"""Stop requests (SIGTERM from a scheduler, Ctrl-C): installed first thing, before torch is even
+"""Stop requests (SIGTERM or SIGUSR2 from a scheduler, Ctrl-C): installed first thing, before torch is even
 imported, so a signal during start-up is never lost. Training stops at the next safe point,
 writes its checkpoint and exits 128 + the signal number (status `interrupted`, resumable).
 A second Ctrl-C interrupts at once."""
@@ -21,13 +21,14 @@ def _handler(signum, frame) -> None:
     _requested = signum
 
 
-def install() -> None:
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _handler)
+def install(signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR2)) -> dict:
+    """Catch these as stop requests (SIGUSR2: SLURM's `--signal=USR2@120` before a time limit or
+    a preemption). Returns the handlers replaced (a job system's own, e.g. submitit's requeue)."""
+    return {sig: signal.signal(sig, _handler) for sig in signals}
 
 
 def requested() -> str | None:
-    """The name of the signal that asked to stop (SIGTERM, SIGINT), or None."""
+    """The name of the signal that asked to stop (SIGTERM, SIGINT, SIGUSR2), or None."""
     return None if _requested is None else signal.Signals(_requested).name
 
 

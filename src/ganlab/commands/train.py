@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import traceback
@@ -24,7 +25,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from ganlab import signals
@@ -95,6 +96,10 @@ def main(args: list[str]) -> None:
         fail(e, e.exit_code)
     except (HydraException, OmegaConfBaseException) as e:  # an unknown option, a malformed override
         fail(one_line(str(e)), 2)
+    except ValueError as e:  # Hydra's check of its own flags (-m with --cfg)
+        if not str(e).startswith("Only one of --run"):
+            raise
+        fail(str(e), 2)
     finally:
         distributed.shutdown()
     if _sweep:
@@ -162,6 +167,7 @@ def train_task(cfg: DictConfig) -> float | None:
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     sweep_job = HydraConfig.get().mode.name == "MULTIRUN"
+    requeue = _under_submitit(cfg, run_dir)
     run = None
     try:
         run = _prepared.pop("run", None) or prepare_run(cfg, run_dir, checkpoint=_checkpoint_of(cfg))
@@ -176,11 +182,29 @@ def train_task(cfg: DictConfig) -> float | None:
         if isinstance(e, GanlabError):
             fail(e, e.exit_code)
         raise
+    if requeue and summary["status"] == "interrupted" and signals.requested() == "SIGUSR2":
+        log.warning("preempted or at the time limit: checkpoint written, handing over to submitit to requeue")
+        requeue(signal.SIGUSR2, None)  # requeues this job and exits; the new job resumes this run dir
     if run.ranks.is_main:
         _print_result(run_dir, summary)
     if not sweep_job:
         _exit_for(summary)
     return summary["best"]["value"] if summary["best"] else None
+
+
+def _under_submitit(cfg: DictConfig, run_dir: Path):
+    """In a submitit job (hydra/launcher=submitit_slurm|submitit_local): SIGUSR2 becomes a stop
+    request (the step ends, last.pt is written) before submitit's own handler requeues the job,
+    and a requeued job, finding its run dir with checkpoints, resumes it. Returns submitit's
+    handler (None outside submitit)."""
+    if not os.environ.get("SUBMITIT_EXECUTOR"):
+        return None
+    previous = signals.install((signal.SIGUSR2,))[signal.SIGUSR2]
+    if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("*.pt")) and not cfg.get("resume"):
+        log.warning("requeued job: resuming %s", run_dir)
+        with open_dict(cfg):
+            cfg.resume = str(run_dir)
+    return previous if callable(previous) else None
 
 
 def config_groups(choices: dict) -> dict[str, str]:
