@@ -16,6 +16,7 @@ from hydra.utils import instantiate
 from rich.console import Console
 from rich.table import Table
 
+from ganlab.commands.bench_matrix import matrix
 from ganlab.commands.bench_quality import quality
 from ganlab.config import compose
 
@@ -145,3 +146,4 @@ def loader(n: int, image_size: int, rounds: int) -> None:
 
 
 command.add_command(quality)
+command.add_command(matrix)
