@@ -61,6 +61,19 @@ class Position:
     batch: int = 0  # batches of `epoch` already consumed
 
 
+class _Plan:
+    """The batch sampler of the one DataLoader: this epoch's remaining batches of (epoch, index)."""
+
+    def __init__(self):
+        self.batches: list[list[tuple[int, int]]] = []
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
 class Batches:
     """Epoch-seeded batches from a position; `steps_per_epoch` full batches (last partial dropped).
     Over several processes, `batch_size` is the global batch and rank r reads its r-th slice of
@@ -76,6 +89,7 @@ class Batches:
         self.memory = InMemory(dataset) if in_memory else None
         self.samples = SeededSamples(dataset, seed=seed)
         self.steps_per_epoch = self.n // batch_size
+        self.plan, self.loader = _Plan(), None
         share = batch_size // world_size
         self.shard = slice(rank * share, (rank + 1) * share)
 
@@ -90,10 +104,12 @@ class Batches:
             for idx in chunks:
                 yield self.memory.batch(idx)
             return
-        batches = [[(pos.epoch, int(i)) for i in idx] for idx in chunks]
-        # a private generator: creating the iterator must not draw from the global RNG (it would
-        # shift the noise of every later step when a resumed run re-creates it mid-epoch)
-        loader = DataLoader(self.samples, batch_sampler=batches, num_workers=self.num_workers,
-                            pin_memory=self.pin_memory, persistent_workers=False,
-                            generator=torch.Generator().manual_seed(pos.epoch))
-        yield from loader
+        self.plan.batches = [[(pos.epoch, int(i)) for i in idx] for idx in chunks]
+        if self.loader is None:
+            # workers outlive the epoch (persistent: no start-up per epoch), reading the plan the
+            # main process sets; a private generator: starting an epoch never draws from the global
+            # RNG (it would shift the noise of every later step when a resumed run restarts mid-epoch)
+            self.loader = DataLoader(self.samples, batch_sampler=self.plan, num_workers=self.num_workers,
+                                     pin_memory=self.pin_memory, persistent_workers=self.num_workers > 0,
+                                     generator=torch.Generator().manual_seed(self.seed))
+        yield from self.loader
