@@ -60,6 +60,11 @@ def test_the_global_batch_must_split_evenly(tmp_path):
     assert p.returncode != 0 and "data.batch_size=15" in p.stderr and not (tmp_path / "odd").exists()
 
 
+def test_sync_batchnorm_on_cpu_is_refused_naming_the_key(tmp_path):
+    p = torchrun(*TINY, "trainer.sync_batchnorm=true", "hydra.run.dir=sbn", cwd=tmp_path, check=False)
+    assert p.returncode != 0 and "trainer.sync_batchnorm=true needs CUDA" in p.stderr and not (tmp_path / "sbn").exists()
+
+
 def test_a_sweep_under_torchrun_is_refused(tmp_path):
     p = torchrun(*TINY, "-m", "seed=0,1", cwd=tmp_path, check=False)
     assert p.returncode != 0 and "start sweeps (-m) without torchrun" in p.stderr
