@@ -94,3 +94,11 @@ def test_the_generated_bash_script_completes(line, expected, tmp_path):
     env = {"PATH": f"{Path(GANLAB).parent}:/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
     out = subprocess.run(["bash", "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert set(out.stdout.split()) == expected, out.stderr
+
+
+def test_bench_quality_summarizes_a_run_that_captured_no_mode():
+    import math
+
+    from ganlab.commands.bench_quality import summarize
+    rows = summarize([{"val/modes": 8, "val/hq": 0.9, "val/reverse_kl": 0.01}, {"val/modes": 0, "val/hq": 0.0}])
+    assert rows["modes"][0] == 4 and rows["seeds"] == 2 and math.isnan(rows["reverse_kl"][0])

@@ -175,3 +175,10 @@ def test_cli_bench_loader(ganlab):
     assert all(r > 0 for r in rates.values())
     ratio = float(out.split("h5/files ratio:")[1].split()[0])
     assert ratio == pytest.approx(rates["h5 cache"] / rates["image files"], rel=0.02)
+
+
+def test_prepare_without_the_data_is_one_line_naming_the_download(ganlab, tmp_path):
+    p = ganlab("data", "prepare", "data=horse2zebra", check=False)
+    assert p.returncode == 2 and "ganlab data download horse2zebra" in p.stderr
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

@@ -5,6 +5,7 @@ reported as mean ± std next to published rows."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -74,11 +75,9 @@ def quality(seeds: int, jobs: int, names: str, steps: int | None, out: str | Non
     rows = {}
     for d, ms in results.items():
         if ms:
-            modes = [m["val/modes"] for m in ms]
-            hq = [100 * m["val/hq"] for m in ms]
-            rkl = [m["val/reverse_kl"] for m in ms]
-            rows[d] = {"modes": _ms(modes), "hq": _ms(hq), "reverse_kl": _ms(rkl), "seeds": len(ms)}
-            table.add_row(d, f"ganlab {PRESETS[d]}", _fmt(modes), _fmt(hq), _fmt(rkl, 3), str(len(ms)))
+            rows[d] = summarize(ms)
+            table.add_row(d, f"ganlab {PRESETS[d]}", *(_fmt(rows[d][k], nd) for k, nd in
+                                                       (("modes", 1), ("hq", 1), ("reverse_kl", 3))), str(len(ms)))
         for name, m, h in PUBLISHED[d]:
             table.add_row(d, name, f"{m}", f"{h}", "", "")
     console.print(table)
@@ -87,10 +86,21 @@ def quality(seeds: int, jobs: int, names: str, steps: int | None, out: str | Non
         sys.exit(1)
 
 
+def summarize(metrics: list[dict]) -> dict:
+    """Mean and std over seeds of modes, HQ % and reverse KL. A run that captured no mode has no
+    finite reverse KL (summary.json drops NaN): it counts as NaN, and the mean says so."""
+    modes = [m["val/modes"] for m in metrics]
+    hq = [100 * m.get("val/hq", 0.0) for m in metrics]
+    rkl = [m.get("val/reverse_kl", math.nan) for m in metrics]
+    return {"modes": _ms(modes), "hq": _ms(hq), "reverse_kl": _ms(rkl), "seeds": len(metrics)}
+
+
 def _ms(xs: list[float]) -> tuple[float, float]:
+    if any(math.isnan(x) for x in xs):  # statistics.stdev cannot take NaN
+        return math.nan, math.nan
     return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
 
 
-def _fmt(xs: list[float], nd: int = 1) -> str:
-    m, s = _ms(xs)
+def _fmt(mean_std: tuple[float, float], nd: int = 1) -> str:
+    m, s = mean_std
     return f"{m:.{nd}f} ± {s:.{nd}f}"
