@@ -2,11 +2,14 @@
 
 import csv
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
+from conftest import GANLAB
 from ganlab.analysis.compare import differing_keys, resolve_sort
 from ganlab.analysis.runs import find_runs
 from ganlab.commands.compare import command
@@ -45,6 +48,14 @@ def make_sweep(root: Path) -> Path:
     return sweep
 
 
+def header_columns(out: str, title: str) -> list[str]:
+    """The column names of the rich table printed after `title` (headers wrap over lines)."""
+    block = out.split(title, 1)[1].split("┡", 1)[0]
+    lines = [ln.strip("┃").split("┃") for ln in block.splitlines() if ln.startswith("┃")]
+    return ["".join(line[i].strip() for line in lines).replace("best", "best ").replace("best -of", "best-of")
+            for i in range(len(lines[0]))]
+
+
 def table_lines(out: str, title: str) -> list[str]:
     """The body rows of the rich table printed after `title`."""
     block = out.split(title, 1)[1].split("└", 1)[0]
@@ -55,13 +66,11 @@ def test_runs_table_shows_only_differing_overrides_and_sorts_by_monitor(tmp_path
     make_sweep(tmp_path)
     compare_command([str(tmp_path / "outputs")])
     out = capsys.readouterr().out
-    header = next(ln for ln in out.splitlines() if "name" in ln and "status" in ln)
-    for col in ("loss", "seed", "status", "steps", "wall", "best val/fid", "val/fid", "val/kid"):
-        assert col in header, col
-    assert "debug" not in header and "trainer.device" not in header and "train/loss_d" not in header
+    header = header_columns(out, "6 runs")
+    assert header == ["name", "loss", "seed", "status", "steps", "wall", "best val/fid", "val/fid", "val/kid"]
     rows = table_lines(out, "6 runs")
     assert len(rows) == 6
-    assert "3_loss=lsgan,seed=1" in rows[0] and "4_loss=hinge,seed=0" in rows[-1]  # fid min first
+    assert "#3 " in rows[0] and "#4 " in rows[-1]  # fid min first; sweep jobs by number
     assert "1m01s" in rows[0]
 
 
@@ -71,12 +80,13 @@ def test_grouped_over_seeds(tmp_path, capsys):
     out = capsys.readouterr().out
     rows = table_lines(out, "grouped over seeds")
     assert len(rows) == 3
-    lsgan = next(r for r in rows if "loss=lsgan" in r)
+    assert header_columns(out, "grouped over seeds")[0] == "loss"  # the group's values label it
+    lsgan = next(r for r in rows if " lsgan " in r)
     assert rows[0] == lsgan  # best mean of the monitored value first
     assert "15 ± 7.1" in lsgan  # mean ± sample std of best val/fid over seeds 0, 1
     assert "10 (seed 1)" in lsgan  # best-of: the best seed, by mode=min
     assert "0 1" in lsgan and "2 ok" in lsgan
-    hinge = next(r for r in rows if "loss=hinge" in r)
+    hinge = next(r for r in rows if " hinge " in r)
     assert "45 ± 7.1" in hinge and "40 (seed 1)" in hinge
 
 
@@ -87,7 +97,7 @@ def test_best_of_follows_mode_max(tmp_path, capsys):
     compare_command([str(tmp_path)])
     out = capsys.readouterr().out
     rows = table_lines(out, "3 runs")
-    assert "1_seed=1" in rows[0] and "0_seed=0" in rows[2]  # mode max: descending
+    assert "#1 " in rows[0] and "#0 " in rows[2]  # mode max: descending
     (group,) = table_lines(out, "grouped over seeds")
     assert "all runs" in group and "0.9 (seed 1)" in group and "0.8 ± 0.1" in group
 
@@ -99,9 +109,9 @@ def test_sort_csv_and_metrics(tmp_path, capsys):
                      "--metrics", "val/kid"])
     out = capsys.readouterr().out
     rows = table_lines(out, "6 runs")
-    assert "4_loss=hinge,seed=0" in rows[0]
-    header = next(ln for ln in out.splitlines() if "name" in ln and "status" in ln)
-    assert "val/kid" in header and "┃ val/fid" not in header  # only the requested metric (and best)
+    assert "#4 " in rows[0]
+    header = header_columns(out, "6 runs")
+    assert "val/kid" in header and "val/fid" not in header  # only the requested metric (and best)
     with out_csv.open() as f:
         data = list(csv.DictReader(f))
     assert len(data) == 6 and data[0]["name"] == "4_loss=hinge,seed=0"
@@ -118,7 +128,7 @@ def test_losses_when_no_val_metrics_and_failed_runs(tmp_path, capsys):
     make_run(tmp_path / "b", overrides=["loss=wgan"], metrics={"train/loss_d": -1.0}, status="failed")
     compare_command([str(tmp_path / "a"), str(tmp_path / "b")])
     out = capsys.readouterr().out
-    assert "train/loss_d" in out and "train/loss_g" in out and "failed" in out
+    assert header_columns(out, "2 runs")[-2:] == ["train/loss_d", "train/loss_g"] and "failed" in out
     assert "grouped over seeds" not in out
     (tmp_path / "c" / ".hydra").mkdir(parents=True)  # a run still going: no summary.json yet
     (tmp_path / "c" / "tb").mkdir()
@@ -161,3 +171,23 @@ def test_compare_end_to_end_on_a_real_sweep(ganlab, tmp_path):
         groups = list(csv.DictReader(f))
     assert sorted(g["loss"] for g in groups) == ["bce", "hinge", "lsgan"] and {g["n"] for g in groups} == {"2"}
     assert {g["status"] for g in groups} == {"2 ok"}
+
+
+def test_a_real_sweep_fits_120_columns_with_defaults_by_value(tmp_path, ganlab):
+    sweep = tmp_path / "sweep"
+    for n, (loss, seed) in enumerate((ls, s) for ls in ("bce", "lsgan", "hinge") for s in (0, 1)):
+        ov = ["model=dcgan", "data=shapes", f"loss={loss}", f"seed={seed}", "model/discriminator=patchgan",
+              "schedule.lr_g=0.0002"] + (["trainer.max_steps=3000"] if n else [])
+        run = make_run(sweep / f"{n}_{','.join(ov).replace('/', '.')}", overrides=ov,
+                       metrics={"val/fid_random_conv": 12.345 + n, "val/kid_random_conv": 0.0123},
+                       best={"monitor": "val/fid_random_conv", "mode": "min", "value": 10.0 + n, "step": 1500})
+        (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump({"seed": seed, "trainer": {"max_steps": 2000}}))
+    p = subprocess.run([GANLAB, "compare", "sweep"], cwd=tmp_path, capture_output=True, text=True,
+                       env={**os.environ, "COLUMNS": "120"})
+    assert p.returncode == 0, p.stderr
+    assert max(len(ln) for ln in p.stdout.splitlines()) <= 120
+    assert "…" not in p.stdout  # nothing squeezed
+    rows = table_lines(p.stdout, "6 runs")
+    assert any(" 2000 " in r for r in rows)  # the run that kept the default shows its value
+    groups = table_lines(p.stdout, "grouped over seeds")
+    assert {r.split("│")[1].strip() for r in groups} == {"bce", "lsgan", "hinge"}

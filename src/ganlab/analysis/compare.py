@@ -31,6 +31,18 @@ def run_params(run: RunRecord) -> dict[str, str]:
     return params
 
 
+def default_value(run: RunRecord, key: str) -> str | None:
+    """What a run used for a key it did not override: its config group's option or config value."""
+    if key in run.choices:
+        return run.choices[key]
+    node = run.config
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return None if isinstance(node, dict | list) else str(node)
+
+
 def differing_keys(params: list[dict[str, str]]) -> list[str]:
     keys = list(dict.fromkeys(k for p in params for k in p))
     return [k for k in keys if len({p.get(k) for p in params}) > 1]
@@ -68,7 +80,8 @@ def runs_table(runs: list[RunRecord], *, metrics: list[str], all_metrics: bool =
         metrics = list(dict.fromkeys(metrics + sorted({k for r in runs for k in r.metrics})))
     rows = []
     for run, name, p in zip(runs, unique_names(runs), params):
-        row = {"name": name, **{k: p.get(k) for k in diff}, "status": run.status,
+        values = {k: p[k] if k in p else default_value(run, k) for k in diff}  # defaults by value
+        row = {"name": name, **values, "status": run.status,
                "steps": run.summary.get("step"), "wall": run.summary.get("wall_time_s")}
         for m in mons:
             b = run.best or {}
@@ -128,7 +141,8 @@ def seed_groups(table: Table) -> Table | None:
             else:
                 row[f"best-of {mon}"] = None
         rows.append(row)
-    columns = ["group", *others, "n", "seeds", "status", "steps", "wall", *value_cols,
+    # the differing keys' values label a group; "group" is only there when nothing else differs
+    columns = [*(others or ["group"]), "n", "seeds", "status", "steps", "wall", *value_cols,
                *(f"best-of {m}" for m in mons)]
     text = {"wall": human_time, **{c: _show_mean_std for c in value_cols},
             **{f"best-of {m}": lambda b: "-" if b is None else f"{b[0]:.4g} (seed {b[1]})" for m in mons}}
@@ -145,7 +159,8 @@ def resolve_sort(spec: str, columns: list[str], mons: dict[str, str]) -> tuple[s
     plain = [c for c in columns if " " not in c]
     matches = ([c for c in columns if c == key] or [c for c in plain if c.split("/")[-1] == key]
                or [c for c in columns if c.split(" ")[0] == key]  # 'best' -> 'best <monitor>'
-               or [c for c in columns if c.split("/")[-1] == key])
+               or [c for c in columns if c.split("/")[-1] == key]
+               or [c for c in plain if c.split("/")[-1].split("_")[0] == key])  # 'fid' -> 'val/fid_random_conv'
     if not matches:
         raise ValueError(f"--sort {key!r}: no such column; columns: {', '.join(columns)}")
     col = matches[0]
@@ -173,14 +188,40 @@ def sort_rows(table: Table, column: str, *, descending: bool) -> None:
 
 
 def show(table: Table, console) -> None:
+    """The table for a terminal: short run names (the differing keys have their own columns),
+    metric headers without their namespace and wrapped at '_', so ~120 columns suffice."""
     from rich.table import Table as RichTable
 
     t = RichTable(title=table.title, title_justify="left")
     for c in table.columns:
-        t.add_column(c, no_wrap=True, justify="left" if c in ("name", "group", "status") else "right")
+        t.add_column(_header(c), no_wrap=True, justify="left" if c in ("name", "group", "status") else "right")
     for r in table.rows:
-        t.add_row(*(table.text.get(c, fmt)(r.get(c)) if r.get(c) is not None else "-" for c in table.columns))
+        cells = [table.text.get(c, fmt)(r.get(c)) if r.get(c) is not None else "-" for c in table.columns]
+        t.add_row(*(_short_name(v) if c == "name" else v for c, v in zip(table.columns, cells)))
     console.print(t)
+
+
+def _header(column: str, width: int = 11) -> str:
+    """`best val/fid_random_conv` -> `best` / `val/fid_` / `random_conv`: lines of at most ~width,
+    broken after '/' and '_' (the full name, namespace included, stays readable top to bottom)."""
+    lines = []
+    for word in column.split(" "):
+        line = ""
+        for piece in word.replace("_", "_\n").replace("/", "/\n").split("\n"):
+            if line and len(line) + len(piece) > width:
+                lines.append(line)
+                line = ""
+            line += piece
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _short_name(name: str, limit: int = 22) -> str:
+    """A sweep job's number (`3_loss=...` -> `#3`), else the name cut in the middle."""
+    head = name.split("/")[-1].split("_", 1)[0]
+    if head.isdigit() and "=" in name:
+        return f"#{head}"
+    return name if len(name) <= limit else f"{name[:limit // 2 - 1]}…{name[-(limit // 2):]}"
 
 
 def write_csv(table: Table, path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -34,8 +35,8 @@ def command(paths: tuple[str, ...], sort: str | None, csv_path: Path | None, met
         table, groups, sort = build(runs, metrics=shown, sort=sort)
     except ValueError as e:
         raise UsageError(str(e)) from e
-    # piped output (tests, `| less`) is not a terminal: give the table room instead of 80 columns
-    console = Console() if sys.stdout.isatty() else Console(width=400)
+    # piped output (`| less`, a file) is not a terminal: room for the table unless COLUMNS says
+    console = Console() if sys.stdout.isatty() or "COLUMNS" in os.environ else Console(width=400)
     show(table, console)
     if groups:
         show(groups, console)
