@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import re
+import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,8 +34,16 @@ class RunRecord:
     def name(self) -> str:
         return self.path.name
 
+    heartbeat: dict = field(default_factory=dict)  # heartbeat.json: written while the run trains
+
     @property
     def status(self) -> str:
+        """summary.json's status, unless the run is training now (a resumed run still has its
+        earlier summary): a heartbeat newer than the summary, recent or from a live process."""
+        beat = self.heartbeat.get("time")
+        summary_time = (self.path / "summary.json").stat().st_mtime if (self.path / "summary.json").is_file() else 0
+        if beat and beat > summary_time:
+            return "running" if _alive(self.heartbeat) else "stalled"
         return self.summary.get("status", "running?" if (self.path / "tb").is_dir() else "unknown")
 
     @property
@@ -79,11 +90,31 @@ def load_run(path: str | Path) -> RunRecord:
     except (OSError, ValueError):
         pass
     run.config = _read_yaml(path / ".hydra" / "config.yaml") or {}
+    try:
+        run.heartbeat = json.loads((path / "heartbeat.json").read_text())
+    except (OSError, ValueError):
+        run.heartbeat = {}
     run.overrides = parse_overrides(_read_yaml(path / ".hydra" / "overrides.yaml") or [])
     hydra_cfg = _read_yaml(path / ".hydra" / "hydra.yaml") or {}
     choices = ((hydra_cfg.get("hydra") or {}).get("runtime") or {}).get("choices") or {}
     run.choices = {k: str(v) for k, v in choices.items() if not k.startswith("hydra/") and v is not None}
     return run
+
+
+STALLED_AFTER_S = 600  # no heartbeat for this long from another host: the run is not training
+
+
+def _alive(beat: dict) -> bool:
+    """A heartbeat's process still runs (same host: ask the OS), or it beat recently (elsewhere)."""
+    if beat.get("host") == socket.gethostname() and beat.get("pid"):
+        try:
+            os.kill(int(beat["pid"]), 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # someone else's process: it exists
+            return True
+    return time.time() - beat.get("time", 0) < STALLED_AFTER_S
 
 
 def find_runs(specs: list[str]) -> list[Path]:

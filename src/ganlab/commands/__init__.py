@@ -12,5 +12,6 @@ COMMANDS = {
     "bench": ("bench", "bench | bench loader | bench quality: throughput vs a bare loop, loader, 2D quality"),
     "report": ("report", "a self-contained HTML report of a run"),
     "compare": ("compare", "a table of runs (dirs, parents of runs, globs), grouped over seeds"),
+    "runs": ("runs", "the runs under outputs/: running, stalled, finished, failed; step, wall time, best"),
     "completion": ("completion", "the shell completion script: eval \"$(ganlab completion bash)\""),
 }

@@ -83,6 +83,7 @@ def _open_run_dir(run: Run) -> None:
             log.info("tuned defaults applied: %s (command-line overrides win)", groups["tuned"])
     if run.cfg.get("resume"):  # said again now that train.log is open
         log.info("resumed %s from %s at step %d", run.dir, run.resumed_from or "nothing (no checkpoint yet)", run.step)
+    run.beat()
     for stale in remove_stale_temps(run.ckpt_dir) + remove_stale_temps(run.dir):
         log.info("removed %s, left by a write that was cut off", stale)
     if run.cfg.get("logger"):

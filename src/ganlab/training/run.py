@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
 import time
 from pathlib import Path
 
@@ -167,6 +169,8 @@ class Run:
         if self.step % self.log_every == 0 or self.step == self.total_steps:
             logged = {k: float(v) for k, v in self.latest.items()}
             self.last_metrics.update(logged)
+        if logged and self.ranks.is_main:
+            self.beat()
         self.emit("on_step_end", logged)
         every = self.cfg.trainer.eval_every
         if self.evaluators and ((every and self.step % every == 0) or self.step == self.total_steps):
@@ -280,6 +284,12 @@ class Run:
         self.pending_eval = bool(state.get("pending_eval", False))
         self.events = list(state["events"])
         ckpt_io.set_rng_state(mine["rng"])
+
+    def beat(self) -> None:
+        """heartbeat.json: where a running run is (`ganlab runs` tells running from stalled)."""
+        atomic_write_json(self.dir / "heartbeat.json", {
+            "step": self.step, "total_steps": self.total_steps, "wall_time_s": round(self.wall_time, 1),
+            "time": time.time(), "pid": os.getpid(), "host": socket.gethostname()})
 
     # -- the machine-readable result ------------------------------------------------------
     def write_summary(self, status: str, *, error: str | None = None) -> dict:
