@@ -132,7 +132,9 @@ class GAN:
             loss_d = loss_d + penalty
         p_real, p_fake = self.loss.d_output(d_real), self.loss.d_output(d_fake)
         out |= {"loss": loss_d, "train/d_real": p_real.mean(), "train/d_fake": p_fake.mean()}
-        out |= per_source(p_real, p_fake, inp) | d_accuracy(self.loss, p_real, p_fake)
+        if self.d_tricks:  # D's output per provenance: only tricks mix sources (else d_real, d_fake say it)
+            out |= per_source(p_real, p_fake, inp)
+        out |= d_accuracy(self.loss, p_real, p_fake)
         return out
 
     def d_reg_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:

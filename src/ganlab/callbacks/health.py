@@ -101,7 +101,7 @@ class HealthWatch(Callback):
             self.real_diversity = self._mean_pairwise(real)
         ratio = self._mean_pairwise(run.algorithm.fixed_samples(run.device).cpu()) / max(self.real_diversity, 1e-8)
         if run.logger is not None:
-            run.logger.scalar("health/diversity_ratio", ratio, run.step)
+            run.logger.scalar("train/diversity_ratio", ratio, run.step)  # train/: samples sort first in TensorBoard
         self._persist(run, "diversity_drop", ratio < self.div_drop,
                       f"sample diversity {ratio:.2f} x that of real batches for {self.div_patience} checks "
                       f"(mode collapse?)", patience=self.div_patience)

@@ -36,9 +36,13 @@ class TensorBoardLogger:
     def figure(self, name: str, fig, step: int) -> None:
         self.writer.add_figure(name, fig, step, close=True)
 
-    def hparams(self, hparams: dict, metrics: dict) -> None:
-        # run_name="." keeps the hparams next to the scalars of this run instead of a sub-run
-        self.writer.add_hparams(hparams, metrics, run_name=".")
+    def hparams(self, hparams: dict, metric_tags: list[str]) -> None:
+        """The HParams plugin's record of this run: its hyper-parameters, and as metrics the
+        scalar tags it already logged (`val/...`). No extra scalar cards (add_hparams writes
+        `hparam/...` copies; the plugin reads the run's own tags)."""
+        from torch.utils.tensorboard.summary import hparams as hparams_summary
+        for summary in hparams_summary(hparams, {tag: 0.0 for tag in metric_tags}):
+            self.writer.file_writer.add_summary(summary)
 
     def close(self) -> None:
         self.writer.close()
@@ -46,7 +50,7 @@ class TensorBoardLogger:
 
 class TensorBoard(Callback):
     def __init__(self, *, sample_every_n_steps: int = 500,
-                 hparams: tuple[str, ...] = (),  # config keys shown in the HParams tab
+                 hparams: tuple[str, ...] = (),  # config keys always in the HParams tab (+ the overridden ones)
                  max_sample_files: int = 0):     # 0 = keep all PNGs; else thin older ones
         self.sample_every = sample_every_n_steps
         self.hparam_keys = list(hparams)
@@ -67,15 +71,9 @@ class TensorBoard(Callback):
             return
         if self.sample_every:
             self.log_samples(run)
-        from omegaconf import OmegaConf
-
-        hp = {}
-        for key in self.hparam_keys:
-            v = OmegaConf.select(run.cfg, key)
-            hp[key] = v if isinstance(v, int | float | str | bool) else str(v)
-        final = {f"hparam/{k}": v for k, v in run.last_metrics.items() if k.startswith("val/")}
-        if hp and final:
-            run.logger.hparams(hp, final)
+        metric_tags = sorted(k for k in run.last_metrics if k.startswith("val/"))
+        if metric_tags:
+            run.logger.hparams(run_hparams(run, self.hparam_keys), metric_tags)
 
     def log_samples(self, run) -> None:
         if not hasattr(run.algorithm, "visuals"):  # an algorithm that draws nothing
@@ -95,6 +93,25 @@ class TensorBoard(Callback):
                 plt.close(vis)
             if self.max_files:
                 thin(sorted(out_dir.glob(f"{name.replace('/', '_')}_step*.png")), self.max_files)
+
+
+def run_hparams(run, keys: list[str]) -> dict:
+    """The HParams tab's columns for a run: the chosen option of every config group (model,
+    model/discriminator, loss, data, experiment...), the configured keys, and every key the
+    command line overrode (what a sweep varies)."""
+    import yaml
+    from omegaconf import OmegaConf
+
+    from ganlab.config import override_key
+    hp = {group: option for group, option in run.config_groups.items() if group != "tuned"}
+    overrides = run.dir / ".hydra" / "overrides.yaml"
+    extra = yaml.safe_load(overrides.read_text()) if overrides.is_file() else []
+    for key in [*keys, *(override_key(o) for o in extra or [])]:
+        if key.startswith("hydra") or key in ("resume", "trainer.device") or key in hp:
+            continue
+        v = OmegaConf.select(run.cfg, key, default=None)
+        hp[key] = v if isinstance(v, int | float | str | bool) else str(v)
+    return hp
 
 
 def thin(files: list[Path], max_files: int) -> None:
