@@ -1,23 +1,20 @@
-"""Progress: a rich bar on a terminal, plain periodic log lines otherwise (CI, SLURM logs)."""
+"""Progress: a rich bar on a terminal (log lines print above it), plain log lines every
+`every_n_steps` otherwise (CI, SLURM logs); both with the recent it/s (evaluation excluded) and
+the time left. Every line also reaches train.log."""
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ganlab.callbacks.base import Callback
 
 log = logging.getLogger("ganlab")
-SHOWN = ("train/loss_d", "train/loss_g", "train/d_real", "train/d_fake")
+SHOWN = ("train/loss_d", "train/loss_g", "train/d_real", "train/d_fake", "train/loss")
 
 
 class ProgressBar(Callback):
@@ -25,39 +22,65 @@ class ProgressBar(Callback):
         self.every, self.rich = every_n_steps, rich
         self.bar: Progress | None = None
         self.last_logged = -1
+        self.swapped: list[tuple[logging.Logger, logging.Handler, logging.Handler]] = []
 
     def on_train_start(self, run):
         use_bar = self.rich == "always" or (self.rich == "auto" and sys.stdout.isatty())
         if use_bar:
             self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("{task.fields[stats]}"), TextColumn("{task.fields[rate]}"),
-                                TimeElapsedColumn(), TimeRemainingColumn(), console=run.console)
-            self.task = self.bar.add_task("train", total=run.total_steps, completed=run.step,
-                                          stats="", rate="")
+                                TimeElapsedColumn(), console=run.console)
+            self.task = self.bar.add_task("train", total=run.total_steps, completed=run.step, stats="", rate="")
             self.bar.start()
-        self.t_step = (run.wall_time, run.step)
+            self._log_above_the_bar(run.console)
+        self.window = (time.perf_counter(), run.step)
 
-    def _rate(self, run) -> float:
-        t, s = self.t_step
-        dt = run.wall_time - t
-        return (run.step - s) / dt if dt > 0 else 0.0
+    def _log_above_the_bar(self, console) -> None:
+        """Console log handlers write through the bar's console (above the bar, not onto it);
+        file handlers (train.log) stay as they are."""
+        for logger in (logging.getLogger(), log):
+            for h in list(logger.handlers):
+                if type(h) is logging.StreamHandler:
+                    rich = RichHandler(console=console, show_path=False, show_level=False)
+                    rich.setLevel(h.level)
+                    logger.removeHandler(h)
+                    logger.addHandler(rich)
+                    self.swapped.append((logger, h, rich))
+
+    def _rate_and_eta(self, run) -> str:
+        """it/s since the last report (evaluation excluded), and the time left at that pace."""
+        t0, s0 = self.window
+        now = time.perf_counter()
+        rate = (run.step - s0) / (now - t0) if now > t0 and run.step > s0 else 0.0
+        self.window = (now, run.step)
+        left = (run.total_steps - run.step) / rate if rate else 0.0
+        return f"{rate:.1f} it/s  ETA {_hms(left)}" if rate else ""
 
     def on_step_end(self, run, metrics):
         stats = "  ".join(f"{k.split('/')[-1]}={metrics[k]:.3f}" for k in SHOWN if k in metrics)
         if self.bar is not None:
-            fields = {"stats": stats} if stats else {}
-            if stats:
-                fields["rate"] = f"{self._rate(run):.1f} it/s"
+            fields = {"stats": stats, "rate": self._rate_and_eta(run)} if stats else {}
             self.bar.update(self.task, completed=run.step, description=f"epoch {run.epoch}", **fields)
         elif metrics and (run.step - self.last_logged >= self.every or run.step == run.total_steps):
             self.last_logged = run.step
-            log.info("step %d/%d epoch %d  %s  %.1f it/s", run.step, run.total_steps, run.epoch, stats,
-                     self._rate(run))
+            log.info("step %d/%d epoch %d  %s  %s", run.step, run.total_steps, run.epoch, stats,
+                     self._rate_and_eta(run))
 
     def on_eval_end(self, run, metrics):
         text = "  ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items()))
-        (run.console.log if self.bar is not None else log.info)(f"eval @ step {run.step}: {text}")
+        log.info("eval @ step %d: %s", run.step, text)
+        self.window = (time.perf_counter(), run.step)  # the pace excludes evaluation
 
     def on_train_end(self, run, status):
         if self.bar is not None:
             self.bar.stop()
+        for logger, plain, rich in self.swapped:
+            logger.removeHandler(rich)
+            logger.addHandler(plain)
+        self.swapped = []
+
+
+def _hms(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import traceback
 
+import torch
 from hydra.utils import instantiate
 
 from ganlab import signals
@@ -76,6 +77,7 @@ def _open_run_dir(run: Run) -> None:
         return
     if run.lock is None:
         run.lock = RunDirLock(run.dir).acquire()
+    log.info("%s", banner(run))
     if run.config_groups:  # nothing implicit: which presets and tuned defaults this run is made of
         groups = run.config_groups
         log.info("config: %s", "  ".join(f"{k}={v}" for k, v in groups.items() if k != "tuned"))
@@ -90,6 +92,17 @@ def _open_run_dir(run: Run) -> None:
         # a resumed run re-logs the steps after its checkpoint: drop what the stopped run logged there
         purge = run.step + 1 if run.resumed_from is not None else None
         run.logger = instantiate(run.cfg.logger, log_dir=str(run.dir / "tb"), purge_step=purge)
+
+
+def banner(run: Run) -> str:
+    """Where and how this run trains: directory, device, precision, processes, network sizes."""
+    device = str(run.device)
+    if run.device.type == "cuda":
+        device += f" ({torch.cuda.get_device_name(run.device)})"
+    sizes = ", ".join(f"{name} {sum(p.numel() for p in m.parameters()) / 1e6:.2f}M"
+                      for name, m in run.algorithm.modules().items() if name in run.cfg.model.networks)
+    return (f"run dir {run.dir} | device {device} | precision {run.cfg.trainer.precision} | "
+            f"{run.ranks.world_size} process(es) | parameters: {sizes} | {run.total_steps} steps")
 
 
 def _kept_checkpoint(run: Run) -> str:
