@@ -57,8 +57,8 @@ def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: in
                           event=lambda kind, message, **kw: print(f"warning: {kind}: {message}"))
     metrics, protocols = {}, {}
     if any(m in FID_NAMES for m in wanted):
-        ev = FIDKID(feature=feature, weights_path=weights_path, n_samples=n, cache_dir=cache_dir)
         try:
+            ev = FIDKID(feature=feature, weights_path=weights_path, n_samples=n, cache_dir=cache_dir)
             res = ev(run)
         except MetricsError as e:
             raise UsageError(str(e).replace("metrics.fid.weights_path", "--weights-path")) from e

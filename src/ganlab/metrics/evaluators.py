@@ -96,6 +96,9 @@ class FIDKID:
         self.suffix = "" if feature == "inception" else f"_{feature}"
         self.protocol: dict = {}
         self._metric = None
+        if feature == "inception":  # fail at start, not at the first evaluation hours later
+            from ganlab.metrics.features import check_inception_weights
+            check_inception_weights(weights_path)
 
     def _build(self, device):
         from ganlab.metrics.fid import FIDKID as Metric

@@ -68,7 +68,7 @@ def check_inception_weights(weights_path: str | Path | None) -> Path:
     how = (f"FID/KID need the standard Inception weights, which are not downloaded by ganlab. "
            f"Download {INCEPTION_FILENAME} (torch-fidelity publishes the same weights, same hash suffix, "
            f"at {INCEPTION_URL}), then set `{WEIGHTS_KEY}=/path/to/{INCEPTION_FILENAME}`. "
-           f"For smoke runs, `metrics.fid.extractor=random_conv` works offline (not comparable to published FID).")
+           f"For smoke runs, `metrics=fid_proxy` (random-conv features) works offline (not comparable to published FID).")
     if weights_path is None or str(weights_path) == "":
         raise MetricsError(f"{WEIGHTS_KEY} is not set. {how}")
     path = Path(weights_path).expanduser()
