@@ -10,6 +10,10 @@ import torch
 # two pytest-xdist workers share 2 cores: one thread each, in-process and in subprocesses
 torch.set_num_threads(1)
 GANLAB = str(Path(sys.executable).parent / "ganlab")
+# tables are read as piped output, whatever terminal the suite runs in (CI sets COLUMNS=80);
+# a test about width sets COLUMNS itself
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 
 def run_ganlab(*args: str, cwd: Path, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
