@@ -57,7 +57,8 @@ BAD = [
     ("schedule.betas=[0.5,1.0]", "schedule.betas"),
     ("data.channels=2", "data.channels=2: must be one of 1, 3"),
     ("trainer.stop_at_step=0", "trainer.stop_at_step=0: must be null or an integer >= 1"),
-    ("schedule.decay_start=1.5", "schedule.decay_start=1.5"),
+    ("schedule=linear_decay schedule.lr_policy.decay_start=1.5", "schedule.lr_policy.decay_start=1.5"),
+    ("schedule.lr_policy=linear_decay", "schedule.lr_policy='linear_decay': must be a config node with a _target_"),
     ("trainer.deterministic=maybe", "trainer.deterministic='maybe'"),
     ("loss=wgan loss.n_critic=0", "schedule.n_critic=0"),  # reached through ${loss.n_critic}
     ("model=mlp data=ring8 model.z_dim=0", "model.z_dim=0"),

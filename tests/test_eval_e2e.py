@@ -38,5 +38,5 @@ def test_eval_mode_metrics_of_a_2d_run(ganlab, tmp_path):
 
 def test_train_with_fid_but_no_inception_weights_fails_at_start(ganlab, tmp_path):
     p = ganlab("train", *TINY, "metrics=fid", "hydra.run.dir=run", check=False)
-    assert p.returncode == 2 and "metrics.fid.weights_path" in p.stderr and "metrics=fid_proxy" in p.stderr
+    assert p.returncode == 2 and "metrics.fid.feature.weights_path" in p.stderr and "metrics=fid_proxy" in p.stderr
     assert not (tmp_path / "run").exists()  # at start: nothing created, no step trained

@@ -136,6 +136,36 @@ def test_pickles_and_works_in_workers(tmp_path):
     assert torch.equal(torch.cat([b["y"] for b in loader]), _all(src)["y"])
 
 
+def test_data_cache_h5_is_the_node_in_data_caches(tmp_path, monkeypatch):
+    from ganlab.config import compose
+    from ganlab.errors import ConfigError
+    from ganlab.training.build import build_dataset
+
+    monkeypatch.chdir(tmp_path)
+    cfg = compose(["data=toyzebra", "data.image_size=16", "data.cache=h5"])
+    assert cfg.data.caches.h5._target_ == "ganlab.data.h5cache.PreparedDataset"
+    with pytest.raises(DataError, match=r"^data.cache: data/cache/toyzebra_16px.h5 does not exist: "
+                                        r"run `ganlab data prepare data=toyzebra` first"):
+        build_dataset(cfg)
+    src = ToyZebra(size=4, image_size=16, seed=0)
+    prepare(src, tmp_path / "data" / "cache" / "toyzebra_16px.h5")
+    ds = build_dataset(cfg)
+    assert isinstance(ds, H5Dataset) and len(ds) == 4 and ds.transform is None
+    assert torch.equal(ds[0]["mask_A"], src[0]["mask_A"])
+    assert build_dataset(cfg, "test").__class__ is ToyZebra  # the cache is for the train split only
+    cfg.data.cache = "zarr"
+    with pytest.raises(ConfigError, match="data.cache='zarr': choose none or a key of data.caches"):
+        build_dataset(cfg)
+
+
+def test_cached_folder_data_augments_on_top(tmp_path):
+    from ganlab.data.h5cache import PreparedDataset
+
+    path = prepare(ToyZebra(size=4, image_size=16, seed=0), tmp_path / "tz.h5")
+    ds = PreparedDataset(name="toyzebra", image_size=16, path=str(path), augment=True, load_size=1.25)
+    assert ds.path == path and ds.transform is not None and ds[0]["A"].shape == (3, 16, 16)
+
+
 # ---------------------------------------------------------------- the real commands
 
 FAST = ["debug=fast", "model.width=8", "data.dataset.size=64", "data.image_size=16", "trainer.device=cpu",

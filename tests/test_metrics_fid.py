@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from ganlab.metrics.errors import MetricsError
-from ganlab.metrics.features import INCEPTION_FILENAME, build_feature_extractor
+from ganlab.metrics.features import INCEPTION_FILENAME, InceptionFeatures, RandomConvFeatures, feature_node
 from ganlab.metrics.fid import FIDKID, load_reference, save_reference
 
 
@@ -37,7 +37,7 @@ def gaussian(n, mu, cov, seed):
 
 
 def test_identical_sets_give_zero():
-    ext = build_feature_extractor(name="random_conv", dims=16)
+    ext = RandomConvFeatures(dims=16)
     imgs = torch.rand(100, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
     m = FIDKID(feature=ext, kid_subsets=10, kid_subset_size=50)
     m.update_real(imgs)
@@ -93,29 +93,29 @@ def test_missing_inception_weights_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(tfi, "load_state_dict_from_url", no_download)
     for path in (None, tmp_path / "nope.pth"):
         with pytest.raises(MetricsError) as e:
-            build_feature_extractor(name="inception", weights_path=path)
-        assert "metrics.fid.weights_path" in str(e.value) and INCEPTION_FILENAME in str(e.value)
+            InceptionFeatures(weights_path=path)
+        assert "metrics.fid.feature.weights_path" in str(e.value) and INCEPTION_FILENAME in str(e.value)
         assert "github.com/toshas/torch-fidelity/releases" in str(e.value)
-    with pytest.raises(MetricsError, match="unknown feature extractor"):
-        build_feature_extractor(name="vgg")
+    with pytest.raises(MetricsError, match="unknown feature extractor 'vgg': choose inception or random_conv"):
+        feature_node("vgg")
 
 
 def test_random_conv_is_deterministic():
     imgs = torch.rand(4, 1, 12, 12, generator=torch.Generator().manual_seed(0))
-    f1 = build_feature_extractor(name="random_conv", dims=8, seed=3)(imgs)
+    f1 = RandomConvFeatures(dims=8, seed=3)(imgs)
     torch.manual_seed(123)  # the global RNG plays no part
-    f2 = build_feature_extractor(name="random_conv", dims=8, seed=3)(imgs)
-    f3 = build_feature_extractor(name="random_conv", dims=8, seed=4)(imgs)
+    f2 = RandomConvFeatures(dims=8, seed=3)(imgs)
+    f3 = RandomConvFeatures(dims=8, seed=4)(imgs)
     assert f1.shape == (4, 8) and torch.equal(f1, f2) and not torch.allclose(f1, f3)
     u8 = (imgs * 255).round().byte()  # uint8 input means the same as float / 255
-    assert torch.equal(build_feature_extractor(name="random_conv", dims=8, seed=3)(u8),
-                       build_feature_extractor(name="random_conv", dims=8, seed=3)(u8.float() / 255))
+    assert torch.equal(RandomConvFeatures(dims=8, seed=3)(u8),
+                       RandomConvFeatures(dims=8, seed=3)(u8.float() / 255))
 
 
 def test_reference_cache_round_trip(tmp_path):
     g = torch.Generator().manual_seed(0)
     real, fake = torch.rand(60, 3, 8, 8, generator=g) * 2 - 1, torch.rand(40, 3, 8, 8, generator=g) * 1.5 - 1
-    ext = build_feature_extractor(name="random_conv", dims=8)
+    ext = RandomConvFeatures(dims=8)
     m = FIDKID(feature=ext, kid_subsets=20, kid_subset_size=30)
     m.update_real(real)
     m.update_fake(fake)
@@ -127,7 +127,7 @@ def test_reference_cache_round_trip(tmp_path):
     state, proto2 = load_reference(tmp_path / "ref" / "stats.pt")
     assert proto2 == proto and proto["n_real"] == 60 and proto["feature_extractor"] == "random_conv"
     assert proto["comparable_to_published"] is False and proto["implementation"].startswith("torchmetrics")
-    m2 = FIDKID(feature=build_feature_extractor(name="random_conv", dims=8), kid_subsets=20, kid_subset_size=30)
+    m2 = FIDKID(feature=RandomConvFeatures(dims=8), kid_subsets=20, kid_subset_size=30)
     m2.load_real_state(state)
     m2.update_fake(fake)
     assert m2.compute() == pytest.approx(expected, rel=1e-9)
@@ -152,9 +152,50 @@ def test_inception_wrapper_with_local_weights(tmp_path, monkeypatch):
         sd = tfi.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"]).state_dict()
     path = tmp_path / INCEPTION_FILENAME
     torch.save(sd, path)
-    ext = build_feature_extractor(name="inception", weights_path=str(path), dims=64)
+    ext = InceptionFeatures(weights_path=str(path), dims=64)
     assert ext.num_features == 64 and ext.comparable
     gray = torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(0))
     f = ext(gray)  # float [0, 1], 1 channel, any size: quantised, repeated to RGB, resized to 299
     assert f.shape == (2, 64) and torch.isfinite(f).all()
     assert torch.equal(f, ext((gray * 255).round().byte().expand(-1, 3, -1, -1)))
+
+
+def test_extractor_is_chosen_by_target_and_names_itself(tmp_path):
+    from ganlab.config import compose
+    from ganlab.errors import ConfigError
+    from ganlab.metrics.evaluators import FIDKIDEvaluator
+    from ganlab.training.build import build_node
+
+    cfg = compose(["metrics=fid_proxy"])
+    state = torch.random.get_rng_state()
+    for key, node in (("data.evaluators.fid_proxy", cfg.data.evaluators.fid_proxy),
+                      ("metrics.fid_proxy", cfg.metrics.fid_proxy)):
+        ev = build_node(node, key)
+        assert isinstance(ev, FIDKIDEvaluator) and isinstance(ev.feature, RandomConvFeatures)
+        assert ev.feature.extractor_name == ev.feature_name == "random_conv" and ev.suffix == "_random_conv"
+    assert torch.equal(torch.random.get_rng_state(), state)  # building it leaves training's RNG alone
+    with pytest.raises(MetricsError, match=r"^metrics.fid: metrics.fid.feature.weights_path is not set"):
+        build_node(compose(["metrics=fid"]).metrics.fid, "metrics.fid")
+    with pytest.raises(ConfigError, match="feature='random_conv': must be an extractor node"):
+        FIDKIDEvaluator(feature="random_conv")  # the old string form
+    path = tmp_path / INCEPTION_FILENAME
+    path.write_bytes(b"")  # checked to exist at build; read only at the first use
+    ext = build_node(feature_node("inception", path), "--feature")
+    assert isinstance(ext, InceptionFeatures) and ext.extractor_name == "inception" and ext.net is None
+    assert build_node(feature_node("random_conv", path), "--feature").extractor_name == "random_conv"
+
+
+def test_old_checkpoint_evaluators_are_upgraded():
+    from ganlab.training.restore import upgrade_evaluators
+
+    old = {"data": {"evaluators": {"fid_proxy": {"_target_": "ganlab.metrics.evaluators.FIDKID",
+                                                 "feature": "random_conv", "n_samples": 10}}},
+           "metrics": {"fid": {"_target_": "ganlab.metrics.evaluators.FIDKID", "feature": "inception",
+                               "weights_path": "w.pth"}}}
+    new = upgrade_evaluators(old)
+    assert new["data"]["evaluators"]["fid_proxy"] == {
+        "_target_": "ganlab.metrics.evaluators.FIDKIDEvaluator", "n_samples": 10,
+        "feature": {"_target_": "ganlab.metrics.features.RandomConvFeatures"}}
+    assert new["metrics"]["fid"]["feature"] == {"_target_": "ganlab.metrics.features.InceptionFeatures",
+                                                "weights_path": "w.pth"}
+    assert "weights_path" not in new["metrics"]["fid"]

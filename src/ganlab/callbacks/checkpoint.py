@@ -51,7 +51,7 @@ class Checkpoint(Callback):
             run.request_checkpoint("last.pt")
         if self.monitor and not self.ranked and status == "ok":
             log.warning("callbacks.checkpoint.monitor=%s was never logged: no best.pt written "
-                        "(available: %s)", self.monitor, ", ".join(sorted(run.last_metrics)))
+                        "(available: %s)", self.monitor, ", ".join(sorted(run.metrics)))
 
     def _better(self, a: float, b: float) -> bool:
         return a > b if self.mode == "max" else a < b

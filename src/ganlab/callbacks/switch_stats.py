@@ -3,7 +3,7 @@ outputs per source over the logged steps before and after it, in summary.json `p
 
 A per-source mean (train/d_on_<source>) only counts on logged steps where D actually saw that
 source (the Run's `fresh` stats): after a perfect-G switch there is no "fake" batch any more, and
-the run's latest-value cache would otherwise keep feeding the last pre-switch train/d_on_fake into
+the Run's pending_stats would otherwise keep feeding the last pre-switch train/d_on_fake into
 the "after" mean."""
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ class TensorBoard(Callback):
             return
         if self.sample_every:
             self.log_samples(run)
-        metric_tags = sorted(k for k in run.last_metrics if k.startswith("val/"))
+        metric_tags = sorted(k for k in run.metrics if k.startswith("val/"))
         if metric_tags:
             run.logger.hparams(run_hparams(run, self.hparam_keys), metric_tags)
 

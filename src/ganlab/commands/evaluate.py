@@ -27,13 +27,13 @@ FID_NAMES = ("fid", "kid")
 def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: int, out: str | None,
             cache_dir: str, device: str) -> None:
     """Metrics of a checkpoint, written to eval.json beside it."""
-    from hydra.utils import instantiate
-
     from ganlab.data.loader import SeededSamples
     from ganlab.files import atomic_write_json
+    from ganlab.errors import ConfigError
     from ganlab.metrics.errors import MetricsError
-    from ganlab.metrics.evaluators import FIDKID
-    from ganlab.training.build import build_dataset
+    from ganlab.metrics.evaluators import FIDKIDEvaluator
+    from ganlab.metrics.features import WEIGHTS_KEY, feature_node
+    from ganlab.training.build import build_dataset, build_node
     from ganlab.training.restore import load_algorithm
     from ganlab.training.runtime import pick_device
     wanted = [m.strip() for m in names.strip("[]").split(",") if m.strip()]
@@ -58,15 +58,16 @@ def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: in
     metrics, protocols = {}, {}
     if any(m in FID_NAMES for m in wanted):
         try:
-            ev = FIDKID(feature=feature, weights_path=weights_path, n_samples=n, cache_dir=cache_dir)
+            extractor = build_node(feature_node(feature, weights_path), "--feature")
+            ev = FIDKIDEvaluator(feature=extractor, n_samples=n, cache_dir=cache_dir)
             res = ev(run)
-        except MetricsError as e:
-            raise UsageError(str(e).replace("metrics.fid.weights_path", "--weights-path")) from e
+        except (MetricsError, ConfigError) as e:  # ConfigError: build_node's wrapping of the extractor's check
+            raise UsageError(str(e).removeprefix("--feature: ").replace(WEIGHTS_KEY, "--weights-path")) from e
         metrics |= {k: v for k, v in res.items() if k.split("/")[-1].split("_")[0] in wanted}
         protocols["fid"] = ev.protocol
     for m in wanted:
         if m in data_evaluators:
-            ev = instantiate(data_evaluators[m])
+            ev = build_node(data_evaluators[m], f"data.evaluators.{m}")
             metrics |= ev(run)
             protocols[m] = getattr(ev, "protocol", {})
     atomic_write_json(out, {"ckpt": str(ckpt), "step": state["step"], "metrics": metrics, "protocols": protocols})

@@ -54,6 +54,10 @@ BETAS = Rule(lambda v: isinstance(v, list) and len(v) == 2 and all(_is_num(b) an
              "a list of 2 numbers in [0, 1)")
 DEVICE = Rule(lambda v: isinstance(v, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None,
               "'auto', 'cpu', 'cuda' or 'cuda:N'")
+# a node since the policy is chosen by _target_; the old `lr_policy: linear_decay` lands here
+LR_POLICY = Rule(lambda v: isinstance(v, dict) and "_target_" in v,
+                 "a config node with a _target_, e.g. schedule=linear_decay or schedule.lr_policy="
+                 "{_target_: ganlab.training.schedules.LinearDecay, decay_start: 0.5}")
 
 # key -> rule; a key absent from the composed config is skipped (e.g. data.image_size of 2D data)
 RULES: dict[str, Rule] = {
@@ -69,7 +73,8 @@ RULES: dict[str, Rule] = {
     "schedule.lr_g": number(0),            # 0 freezes G
     "schedule.betas": BETAS,
     "schedule.n_critic": integer(1),
-    "schedule.decay_start": number(0, 1),
+    "schedule.lr_policy": LR_POLICY,
+    "schedule.lr_policy.decay_start": number(0, 1),
     "trainer.max_steps": integer(0),
     "trainer.max_epochs": integer(0),
     "trainer.log_every": integer(1),

@@ -20,7 +20,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ganlab.data.errors import DataError
-from ganlab.data.transforms import apply_to_sample
+from ganlab.data.transforms import apply_to_sample, augment_tensor_pipeline
 
 IMAGE_KEYS = ("x", "A", "B")        # (C, H, W) in [-1, 1]: stored quantised or as float16
 MASK_KEYS = ("mask_A", "mask_B")    # (1, H, W) in {0, 1}: stored exactly as uint8
@@ -148,9 +148,29 @@ class H5Dataset(Dataset):
         return {**self.__dict__, "_f": None, "_pid": None, "_arrays": {}}
 
 
-def cache_path(cfg) -> Path:
+class PreparedDataset(H5Dataset):
+    """The train split read from the file `ganlab data prepare data=NAME` wrote (data.cache=h5;
+    conf/config.yaml). The file holds clean images: augmentation, if the dataset asks for it,
+    runs on top."""
+
+    def __init__(self, *, name: str, image_size: int | None = None,
+                 path: str | Path | None = None,   # data.cache_path; None: where `data prepare` writes
+                 augment: bool = False, load_size: float = 1.12):
+        file = prepared_path(name, image_size, path)
+        if not file.is_file():
+            raise DataError(f"{file} does not exist: run `ganlab data prepare data={name}` first "
+                            f"(or train with data.cache=none)")
+        transform = augment_tensor_pipeline(image_size=image_size, load_size=load_size) if augment else None
+        super().__init__(path=file, transform=transform)
+
+
+def prepared_path(name: str, image_size: int | None = None, path: str | Path | None = None) -> Path:
     """Where `data prepare` writes, and `data.cache=h5` reads, a dataset's h5 cache."""
-    if cfg.data.get("cache_path"):
-        return Path(cfg.data.cache_path)
-    size = cfg.data.get("image_size")
-    return Path("data/cache") / (f"{cfg.data.name}_{size}px.h5" if size else f"{cfg.data.name}.h5")
+    if path:
+        return Path(path)
+    return Path("data/cache") / (f"{name}_{image_size}px.h5" if image_size else f"{name}.h5")
+
+
+def cache_path(cfg) -> Path:
+    """prepared_path of a composed config's data."""
+    return prepared_path(cfg.data.name, cfg.data.get("image_size"), cfg.data.get("cache_path"))

@@ -4,8 +4,10 @@ Run and returns namespaced `val/...` metrics; its `protocol` is recorded in summ
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from ganlab import signals
+from ganlab.errors import ConfigError
 
 
 class ModeCoverage:
@@ -77,34 +79,33 @@ class TranslationMetrics:
         return metrics
 
 
-class FIDKID:
+class FIDKIDEvaluator:
     """FID and KID of generated (or translated) images against a reference split, with
-    torchmetrics' estimators. Reference statistics are computed once per (data, split, feature
-    extractor, image size, sample count) and cached. Metric names carry the extractor unless it is
-    the standard Inception: val/fid, val/kid vs val/fid_random_conv, val/kid_random_conv (a
-    random small CNN: only for relative comparisons within ganlab, never against papers)."""
+    torchmetrics' estimators (metrics.fid.FIDKID) on the features of `feature` (a node with its
+    own `_target_`: features.InceptionFeatures or RandomConvFeatures). Reference statistics are
+    computed once per (data, split, feature extractor, image size, sample count) and cached.
+    Metric names carry the extractor unless it is the standard Inception: val/fid, val/kid vs
+    val/fid_random_conv, val/kid_random_conv (a random small CNN: only for relative comparisons
+    within ganlab, never against papers)."""
 
-    def __init__(self, *, feature: str = "inception",
-                 weights_path: str | None = None,   # Inception weights (pt_inception-2015-12-05-6726825d.pth)
+    def __init__(self, *, feature: nn.Module,
                  n_samples: int = 5000,             # generated images (and reference images, at most)
                  kid_subset_size: int = 1000, kid_subsets: int = 100,
                  cache_dir: str = "data/cache",     # reference statistics land here
                  batch_size: int = 100):
-        self.feature_name, self.weights_path = feature, weights_path
+        if not isinstance(feature, nn.Module):  # e.g. the old `feature: random_conv`
+            raise ConfigError(f"feature={feature!r}: must be an extractor node, e.g. "
+                              f"{{_target_: ganlab.metrics.features.RandomConvFeatures}}")
+        self.feature, self.feature_name = feature, getattr(feature, "extractor_name", type(feature).__name__)
         self.n, self.bs, self.cache_dir = n_samples, batch_size, cache_dir
         self.kid_subset_size, self.kid_subsets = kid_subset_size, kid_subsets
-        self.suffix = "" if feature == "inception" else f"_{feature}"
+        self.suffix = "" if self.feature_name == "inception" else f"_{self.feature_name}"
         self.protocol: dict = {}
         self._metric = None
-        if feature == "inception":  # fail at start, not at the first evaluation hours later
-            from ganlab.metrics.features import check_inception_weights
-            check_inception_weights(weights_path)
 
     def _build(self, device):
-        from ganlab.metrics.fid import FIDKID as Metric
-        from ganlab.metrics.fid import build_feature_extractor
-        feat = build_feature_extractor(name=self.feature_name, weights_path=self.weights_path)
-        return Metric(feature=feat, kid_subsets=self.kid_subsets, kid_subset_size=self.kid_subset_size).to(device)
+        from ganlab.metrics.fid import FIDKID
+        return FIDKID(feature=self.feature, kid_subsets=self.kid_subsets, kid_subset_size=self.kid_subset_size).to(device)
 
     def _reference(self, run, metric, split: str, key: str, dataset) -> None:
         from pathlib import Path

@@ -2,8 +2,9 @@
 
 Input convention (both extractors): uint8 in [0, 255] or float in [0, 1]; 1-channel images are
 repeated to RGB. Each extractor carries `num_features` (torchmetrics reads it instead of probing
-with a dummy 299x299 image), `extractor_name` and `comparable` (whether scores can be compared
-with published FIDs).
+with a dummy 299x299 image), `extractor_name` (in metric names and cache files) and `comparable`
+(whether scores can be compared with published FIDs). An evaluator's config picks one by its
+`_target_` (metrics.fid.feature); both are cheap to build (Inception loads at its first use).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ganlab.metrics.errors import MetricsError
 INCEPTION_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
 INCEPTION_URL = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
                  "weights-inception-2015-12-05-6726825d.pth")
-WEIGHTS_KEY = "metrics.fid.weights_path"
+WEIGHTS_KEY = "metrics.fid.feature.weights_path"
 INCEPTION_DIMS = (64, 192, 768, 2048)
 
 
@@ -40,22 +41,24 @@ class InceptionFeatures(nn.Module):
     299 inside, bit-compatible with the reference implementation) — the standard FID features."""
 
     comparable = True
+    extractor_name = "inception"
 
-    def __init__(self, *, weights_path: str | Path, dims: int = 2048):
+    def __init__(self, *, weights_path: str | Path | None = None, dims: int = 2048):
         super().__init__()
         if dims not in INCEPTION_DIMS:
             raise MetricsError(f"inception features: dims must be one of {INCEPTION_DIMS}, got {dims}")
-        path = check_inception_weights(weights_path)
-        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-
-        # the path is never None here, so torch-fidelity takes its torch.load branch, not its downloader
-        self.net = FeatureExtractorInceptionV3("inception-v3-compat", [str(dims)],
-                                               feature_extractor_weights_path=str(path))
+        self.path = check_inception_weights(weights_path)  # a missing file fails at start, not at the first eval
         self.num_features = dims
-        self.extractor_name = "inception"
+        self.net: nn.Module | None = None  # ~100 MB: loaded at the first use, on its device
 
     @torch.no_grad()
     def forward(self, x: Tensor) -> Tensor:
+        if self.net is None:
+            from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+            # the path is never None here, so torch-fidelity takes its torch.load branch, not its downloader
+            self.net = FeatureExtractorInceptionV3("inception-v3-compat", [str(self.num_features)],
+                                                   feature_extractor_weights_path=str(self.path)).to(x.device).eval()
         x = to_uint8(_rgb(x))
         return self.net(x)[0].reshape(x.shape[0], -1)
 
@@ -85,15 +88,17 @@ class RandomConvFeatures(nn.Module):
     """
 
     comparable = False
+    extractor_name = "random_conv"
 
     def __init__(self, *, dims: int = 64, seed: int = 0, width: int = 32):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(3, width, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Conv2d(2 * width, dims, 3, stride=1, padding=1), nn.LeakyReLU(0.2),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-        )
+        with torch.random.fork_rng(devices=[]):  # Conv2d's default init must not shift training's RNG
+            self.net = nn.Sequential(
+                nn.Conv2d(3, width, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
+                nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
+                nn.Conv2d(2 * width, dims, 3, stride=1, padding=1), nn.LeakyReLU(0.2),
+                nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            )
         # own generator: the weights depend on `seed` only, not on the global RNG state
         gen = torch.Generator().manual_seed(seed)
         for m in self.net:
@@ -105,7 +110,6 @@ class RandomConvFeatures(nn.Module):
         self.eval()
         self.num_features = dims
         self.seed = seed
-        self.extractor_name = "random_conv"
 
     @torch.no_grad()
     def forward(self, x: Tensor) -> Tensor:
@@ -114,12 +118,15 @@ class RandomConvFeatures(nn.Module):
         return self.net(x * 2 - 1)
 
 
-def build_feature_extractor(*, name: str = "inception", weights_path: str | Path | None = None,
-                            dims: int | None = None, seed: int = 0) -> nn.Module:
-    """`inception` (needs `weights_path`; dims default 2048) or `random_conv` (dims default 64,
-    weights from `seed`; not comparable to published FID)."""
+EXTRACTORS = {cls.extractor_name: cls for cls in (InceptionFeatures, RandomConvFeatures)}
+
+
+def feature_node(name: str, weights_path: str | Path | None = None) -> dict:
+    """The config node of an extractor by its name (`ganlab eval --feature`), as
+    metrics.<evaluator>.feature holds it; weights_path is for inception only."""
+    if name not in EXTRACTORS:
+        raise MetricsError(f"unknown feature extractor {name!r}: choose {' or '.join(EXTRACTORS)}")
+    node = {"_target_": f"{__name__}.{EXTRACTORS[name].__qualname__}"}
     if name == "inception":
-        return InceptionFeatures(weights_path=weights_path, dims=dims or 2048)
-    if name == "random_conv":
-        return RandomConvFeatures(dims=dims or 64, seed=seed)
-    raise MetricsError(f"metrics.fid.extractor: unknown feature extractor {name!r} (inception | random_conv)")
+        node["weights_path"] = None if weights_path is None else str(weights_path)
+    return node

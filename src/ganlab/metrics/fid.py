@@ -17,7 +17,6 @@ from torch import Tensor, nn
 
 from ganlab.files import atomic_write_bytes
 from ganlab.metrics.errors import MetricsError
-from ganlab.metrics.features import build_feature_extractor  # noqa: F401  (public re-export)
 
 REAL_KEYS = ("fid_sum", "fid_cov_sum", "fid_n", "kid_features")
 

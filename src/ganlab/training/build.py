@@ -7,15 +7,15 @@ from dataclasses import dataclass
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ganlab.data.loader import Batches
-from ganlab.errors import ConfigError, DataError, GanlabError
-from ganlab.training.schedules import lr_lambda
+from ganlab.errors import ConfigError, GanlabError
 
 
 @dataclass
-class Parts:
+class TrainingSetup:
+    """What `build` makes from the config; a Run takes it over."""
     algorithm: object
     batches: Batches
     optimizers: dict[str, torch.optim.Optimizer]
@@ -25,22 +25,18 @@ class Parts:
 
 
 def build_dataset(cfg: DictConfig, split: str = "train"):
-    node = cfg.data.dataset if split == "train" else cfg.data.get("test_dataset")
-    if node is None:
-        return None
-    if cfg.data.get("cache", "none") == "h5" and split == "train":
-        from ganlab.data.h5cache import H5Dataset, cache_path
-        path = cache_path(cfg)
-        if not path.is_file():
-            raise DataError(f"data.cache=h5 but {path} does not exist: run `ganlab data prepare data={cfg.data.name}` first")
-        # the cache holds clean images: augmentation (if the dataset asks for it) runs on top
-        transform = None
-        if cfg.data.dataset.get("augment"):
-            from ganlab.data.transforms import augment_tensor_pipeline
-            transform = augment_tensor_pipeline(image_size=cfg.data.image_size,
-                                                load_size=cfg.data.dataset.get("load_size", 1.12))
-        return H5Dataset(path=path, transform=transform)
-    return build_node(node, "data.dataset" if split == "train" else "data.test_dataset")
+    """The "train" split (data.dataset, or data.caches.<data.cache> unless data.cache is none) or
+    the "test" one (data.test_dataset; None when the data has none)."""
+    if split != "train":
+        node = cfg.data.get("test_dataset")
+        return None if node is None else build_node(node, "data.test_dataset")
+    cache = cfg.data.get("cache", "none")
+    if cache == "none":
+        return build_node(cfg.data.dataset, "data.dataset")
+    caches = cfg.data.get("caches") or {}
+    if cache not in caches:
+        raise ConfigError(f"data.cache={cache!r}: choose none or a key of data.caches ({', '.join(caches) or 'none set'})")
+    return build_node(caches[cache], "data.cache")
 
 
 def build_algorithm(cfg: DictConfig):
@@ -54,6 +50,8 @@ def build_node(node, key: str, **kwargs):
     """`instantiate`, with bad config reported as a ConfigError naming the config key: a
     constructor's own check (a ganlab error), an unknown or missing argument, an unknown target.
     Anything else is a bug and keeps its traceback."""
+    if not isinstance(node, DictConfig | dict) or "_target_" not in node:  # e.g. an old string form
+        raise ConfigError(f"{key}={node!r}: must be a config node with a _target_")
     try:
         return instantiate(node, **kwargs)
     except InstantiationException as e:
@@ -83,6 +81,7 @@ def build_optimizers(cfg: DictConfig, phases: list, total: int) -> tuple[dict, d
     """One optimizer per name the phases use (schedule.optimizer.<name>), over the parameters of
     the networks those phases train; its lr schedule is indexed by the steps it runs on."""
     optimizers, schedulers = {}, {}
+    policy = build_node(cfg.schedule.lr_policy, "schedule.lr_policy")
     for name in dict.fromkeys(p.optimizer_name for p in phases):
         mine = [p for p in phases if p.optimizer_name == name]
         params = list({id(q): q for p in mine for m in p.modules for q in m.parameters()}.values())
@@ -92,8 +91,7 @@ def build_optimizers(cfg: DictConfig, phases: list, total: int) -> tuple[dict, d
                               f"schedule config")
         optimizers[name] = build_node(node, f"schedule.optimizer.{name}")(params)
         runs = max(1, total // min(p.every for p in mine))
-        schedulers[name] = torch.optim.lr_scheduler.LambdaLR(
-            optimizers[name], lr_lambda(cfg.schedule.lr_policy, total_steps=runs, decay_start=cfg.schedule.decay_start))
+        schedulers[name] = torch.optim.lr_scheduler.LambdaLR(optimizers[name], policy.lr_lambda(runs))
     return optimizers, schedulers
 
 
@@ -112,7 +110,7 @@ def prepare_networks(cfg: DictConfig, algorithm, device: torch.device, ranks) ->
             m.compile(backend=cfg.trainer.get("compile_backend", "inductor"), dynamic=False)
 
 
-def build(cfg: DictConfig, device: torch.device, ranks=None) -> Parts:
+def build(cfg: DictConfig, device: torch.device, ranks=None) -> TrainingSetup:
     dataset = build_dataset(cfg)
     batches = Batches(dataset, batch_size=cfg.data.batch_size, seed=cfg.seed,
                       rank=ranks.rank if ranks else 0, world_size=ranks.world_size if ranks else 1,
@@ -127,6 +125,8 @@ def build(cfg: DictConfig, device: torch.device, ranks=None) -> Parts:
     prepare_networks(cfg, algorithm, device, ranks)
     n = total_steps(cfg, batches.steps_per_epoch)
     optimizers, schedulers = build_optimizers(cfg, algorithm.phases(), n)
-    nodes = {**(cfg.data.get("evaluators") or {}), **(cfg.get("metrics") or {})}
-    evaluators = {name: build_node(node, f"evaluators.{name}") for name, node in nodes.items() if node is not None}
-    return Parts(algorithm, batches, optimizers, schedulers, n, evaluators)
+    nodes = {}  # metrics.<name> replaces (null: drops) data.evaluators.<name>
+    for group in ("data.evaluators", "metrics"):
+        nodes |= {name: (node, f"{group}.{name}") for name, node in (OmegaConf.select(cfg, group) or {}).items()}
+    evaluators = {name: build_node(node, key) for name, (node, key) in nodes.items() if node is not None}
+    return TrainingSetup(algorithm, batches, optimizers, schedulers, n, evaluators)

@@ -1,5 +1,5 @@
 """Everything a run needs before its directory is touched: the config checked (schema; for a
-resume, the stored overrides' targets and what may change), the parts built, the callbacks, and
+resume, the stored overrides' targets and what may change), the training setup built, the callbacks, and
 a resumed run's state loaded. Bad input fails here, before anything is created or changed."""
 
 from __future__ import annotations
@@ -40,12 +40,12 @@ def prepare_run(cfg: DictConfig, run_dir: Path, *, checkpoint: Path | None = Non
     device = pick_device(cfg.trainer.device, local_rank=ranks.local_rank)
     distributed.check_batch(cfg.data.batch_size, ranks)
     seed_everything(cfg.seed, deterministic=cfg.trainer.deterministic)
-    parts = build(cfg, device, ranks)
+    setup = build(cfg, device, ranks)
     if ranks.active:  # the same networks everywhere; then each rank its own noise
-        distributed.broadcast_buffers(parts.algorithm.modules().values(), params=True)
+        distributed.broadcast_buffers(setup.algorithm.modules().values(), params=True)
         if ranks.rank > 0:
             seed_everything(mix_seed(cfg.seed, ranks.rank, _RANK_STREAM), deterministic=cfg.trainer.deterministic)
-    run = Run(cfg=cfg, run_dir=run_dir, device=device, parts=parts, callbacks=build_callbacks(cfg), ranks=ranks)
+    run = Run(cfg=cfg, run_dir=run_dir, device=device, setup=setup, callbacks=build_callbacks(cfg), ranks=ranks)
     if cfg.get("resume"):
         _resume(run, checkpoint)
     signals.check()

@@ -35,6 +35,11 @@ def _may_change(key: str) -> bool:
 def changed_keys(saved: dict, new: dict) -> list[str]:
     """Keys whose value differs between the checkpoint's config and the new one. Raises
     ConfigError for the first change a resume cannot honour."""
+    policy = (saved.get("schedule") or {}).get("lr_policy")
+    if isinstance(policy, str):  # written before the policy became a node chosen by _target_
+        raise ConfigError(f"schedule.lr_policy={policy!r} in the run being resumed: the policy is now a node, e.g. "
+                          f"{{_target_: ganlab.training.schedules.LinearDecay, decay_start: 0.5}}, and a run written "
+                          f"before that change cannot be resumed; start a new run (or resume with the ganlab that wrote it)")
     a, b = flatten(saved), flatten(new)
     changed = sorted(k for k in a.keys() | b.keys() if a.get(k, "<absent>") != b.get(k, "<absent>"))
     refused = sorted((k for k in changed if not _may_change(k)), key=lambda k: (k.count("."), k))

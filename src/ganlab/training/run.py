@@ -25,22 +25,22 @@ from ganlab.errors import NonFiniteError
 from ganlab.files import atomic_write_json
 from ganlab.training import checkpoint as ckpt_io
 from ganlab.training import distributed
-from ganlab.training.build import Parts, build_dataset
+from ganlab.training.build import TrainingSetup, build_dataset
 from ganlab.training.runtime import Precision
 
 log = logging.getLogger("ganlab")
 
 
 class Run:
-    def __init__(self, *, cfg: DictConfig, run_dir: Path, device: torch.device, parts: Parts,
+    def __init__(self, *, cfg: DictConfig, run_dir: Path, device: torch.device, setup: TrainingSetup,
                  callbacks: dict, console: Console | None = None, ranks: distributed.Ranks = distributed.ONE):
         self.cfg, self.dir, self.device, self.ranks = cfg, Path(run_dir), device, ranks
-        self.algorithm, self.batches = parts.algorithm, parts.batches
-        self.optimizers, self.schedulers = parts.optimizers, parts.schedulers
-        self.total_steps = parts.total_steps
+        self.algorithm, self.batches = setup.algorithm, setup.batches
+        self.optimizers, self.schedulers = setup.optimizers, setup.schedulers
+        self.total_steps = setup.total_steps
         # rank 0 alone evaluates and runs callbacks (logging, checkpoints, samples)
-        self.evaluators, self.callbacks = (parts.evaluators, callbacks) if ranks.is_main else ({}, {})
-        self._datasets = {"train": parts.batches.samples.dataset}
+        self.evaluators, self.callbacks = (setup.evaluators, callbacks) if ranks.is_main else ({}, {})
+        self._datasets = {"train": setup.batches.samples.dataset}
         self.logger = None  # attached once the run directory exists (training/loop.py)
         self.console = console or Console()
         self.precision = Precision(cfg.trainer.precision, device)
@@ -50,8 +50,9 @@ class Run:
         self.step, self.pos = 0, Position()
         self.stop_reason: str | None = None
         self.events: list[dict] = []
-        self.last_metrics: dict[str, float] = {}   # the newest logged / evaluated value of each metric
-        self.latest: dict[str, torch.Tensor | float] = {}  # the newest value of each training stat
+        self.metrics: dict[str, float] = {}        # the newest logged / evaluated value of each metric
+        # the newest value of each training stat, device tensors until a logged step writes them all
+        self.pending_stats: dict[str, torch.Tensor | float] = {}
         self.fresh: set[str] = set()               # the stats the step that just ran produced
         self.protocols: dict[str, dict] = {}
         self.pending_eval = False   # an evaluation abandoned by a stop request: redone on resume
@@ -154,21 +155,21 @@ class Run:
         if self.logger is not None:
             self.logger.text(f"events/{kind}", f"step {self.step}: {message}", self.step)
 
-    def step_end(self, metrics: dict) -> None:
+    def step_end(self, stats: dict) -> None:
         """Logging callbacks, evaluation when due, then the checkpoints asked for this step."""
         if self.ranks.active:  # BatchNorm statistics: rank 0's everywhere, as DDP broadcasts them
             distributed.broadcast_buffers(self.algorithm.modules().values())
         # keep the newest value of each stat (no device sync); with n_critic > 1 the G stats of
         # the last G step are logged alongside the current D stats
-        if "train/d_real" in metrics:  # a D step ran: sources D did not see this step are not stale-logged
-            for k in [k for k in self.latest if k.startswith("train/d_on_")]:
-                del self.latest[k]
-        self.fresh = set(metrics)
-        self.latest.update(metrics)
+        if "train/d_real" in stats:  # a D step ran: sources D did not see this step are not stale-logged
+            for k in [k for k in self.pending_stats if k.startswith("train/d_on_")]:
+                del self.pending_stats[k]
+        self.fresh = set(stats)
+        self.pending_stats.update(stats)
         logged = {}
         if self.step % self.log_every == 0 or self.step == self.total_steps:
-            logged = {k: float(v) for k, v in self.latest.items()}
-            self.last_metrics.update(logged)
+            logged = {k: float(v) for k, v in self.pending_stats.items()}
+            self.metrics.update(logged)
         if logged and self.ranks.is_main:
             self.beat()
         self.emit("on_step_end", logged)
@@ -204,7 +205,7 @@ class Run:
             return {}
         self.pending_eval = False
         self.protocols.update(protocols)
-        self.last_metrics.update(metrics)
+        self.metrics.update(metrics)
         self.emit("on_eval_end", metrics)
         return metrics
 
@@ -254,8 +255,8 @@ class Run:
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
             "callbacks": {k: cb.state_dict() for k, cb in self.callbacks.items()},
-            "last_metrics": dict(self.last_metrics),
-            "latest": {k: float(v) for k, v in self.latest.items()},
+            "metrics": dict(self.metrics),
+            "pending_stats": {k: float(v) for k, v in self.pending_stats.items()},
             "protocols": self.protocols,
             "pending_eval": self.pending_eval,
             "events": list(self.events),
@@ -278,8 +279,9 @@ class Run:
         for k, cb in self.callbacks.items():
             if k in state["callbacks"]:
                 cb.load_state_dict(state["callbacks"][k])
-        self.last_metrics = dict(state["last_metrics"])
-        self.latest = dict(state.get("latest", {}))
+        # checkpoints written before the rename say last_metrics / latest
+        self.metrics = dict(state.get("metrics", state.get("last_metrics", {})))
+        self.pending_stats = dict(state.get("pending_stats", state.get("latest", {})))
         self.protocols = dict(state.get("protocols", {}))
         self.pending_eval = bool(state.get("pending_eval", False))
         self.events = list(state["events"])
@@ -303,7 +305,7 @@ class Run:
             "epoch": self.epoch,
             "total_steps": self.total_steps,
             "wall_time_s": round(self.wall_time, 3),
-            "metrics": {k: v for k, v in sorted(self.last_metrics.items()) if math.isfinite(v)},
+            "metrics": {k: v for k, v in sorted(self.metrics.items()) if math.isfinite(v)},
             "best": best,
             "events": self.events,
             "protocols": self.protocols,
