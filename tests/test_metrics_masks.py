@@ -65,29 +65,91 @@ def test_background_l1_ignores_the_object():
     assert mm.background_l1_per_image(out, inp, mask).tolist() == pytest.approx([8 * 0.5 / 48, 0])
 
 
-@pytest.mark.parametrize("angle", [0.0, 0.4, math.pi / 4, 1.2, math.pi / 2, 2.5])
-@pytest.mark.parametrize("period", [4, 7, 10])
-def test_stripes_score_high(angle, period):
-    assert mm.stripedness(striped(angle, period), disk()) > 0.9
-    assert mm.stripedness(striped(angle, period, blur=True), disk()) > 0.5
+def rings(period: float, cx: float = 0.5, cy: float = 0.5) -> torch.Tensor:
+    """Concentric black/white rings centred at (cx, cy) (fractions of the image) inside the disk."""
+    yy, xx = torch.meshgrid(torch.arange(S, dtype=torch.float), torch.arange(S, dtype=torch.float), indexing="ij")
+    r = torch.sqrt((xx - cx * (S - 1)) ** 2 + (yy - cy * (S - 1)) ** 2)
+    return fill((torch.sin(2 * math.pi * r / period) > 0).float())
+
+
+def checkerboard(period: float, angle: float = 0.0) -> torch.Tensor:
+    yy, xx = torch.meshgrid(torch.arange(S, dtype=torch.float), torch.arange(S, dtype=torch.float), indexing="ij")
+    u, v = xx * math.cos(angle) + yy * math.sin(angle), yy * math.cos(angle) - xx * math.sin(angle)
+    return fill(((torch.sin(2 * math.pi * u / period) > 0) ^ (torch.sin(2 * math.pi * v / period) > 0)).float())
+
+
+def noise(seed: int, smooth: bool = False) -> torch.Tensor:
+    n = torch.rand(1, 1, S, S, generator=torch.Generator().manual_seed(seed))
+    if smooth:  # blotches a few pixels wide, stretched back to [0, 1]
+        n = F.avg_pool2d(n, 3, 1, 1)
+        n = (n - n.min()) / (n.max() - n.min())
+    return fill(n[0, 0])
+
+
+def fill(values: torch.Tensor) -> torch.Tensor:
+    """Grey values (S, S) in [0, 1] inside the disk, the sky-to-grass background outside, in [-1, 1]."""
+    m = disk()
+    return (background() * (1 - m) + values.expand(1, 3, S, S) * m) * 2 - 1
+
+
+STRIPE_MIN = 0.5  # the threshold translation_success uses
+
+
+@pytest.mark.parametrize("degrees", [0, 30, 45, 90, 120])
+@pytest.mark.parametrize("period", [4, 7, 10, 14])
+def test_stripes_score_high_at_every_angle_and_frequency(degrees, period):
+    angle = math.radians(degrees)
+    assert mm.stripedness(striped(angle, period), disk()) > 0.85
+    assert mm.stripedness(striped(angle, period, blur=True), disk()) > 0.85
+
+
+@pytest.mark.parametrize("period", [4, 6, 8, 12])
+def test_rings_and_checkerboards_score_low(period):
+    assert mm.stripedness(rings(period), disk()) < 0.05
+    assert mm.stripedness(checkerboard(period), disk()) < 0.05
+    assert mm.stripedness(checkerboard(period, math.pi / 4), disk()) < 0.05
+    # rings centred near the object's edge: arcs, partly stripe-like, still below the threshold
+    assert mm.stripedness(rings(period, 0.2, 0.3), disk()) < (0.3 if period < 12 else STRIPE_MIN)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_noise_scores_low(seed):
+    assert mm.stripedness(noise(seed), disk()) < 0.05
+    assert mm.stripedness(noise(seed, smooth=True), disk()) < 0.05
 
 
 @pytest.mark.parametrize("shaded", [False, True])
 def test_brown_blobs_score_low(shaded):
-    assert mm.stripedness(brown(shaded), disk()) < 0.2
+    assert mm.stripedness(brown(shaded), disk()) < 0.05
 
 
-def test_stripedness_edge_cases():
-    two_tone = torch.zeros(1, 3, S, S)
-    two_tone[..., :, S // 2:] = 1  # a half-black / half-white object is not striped
-    two_tone = two_tone * 2 - 1
-    assert mm.stripedness(two_tone, disk()) < 0.5
+def test_one_edge_is_not_stripes():
+    two_tone = torch.zeros(S, S)
+    two_tone[:, S // 2:] = 1  # half black, half white: one edge
+    one_band = torch.zeros(S, S)
+    one_band[:, S // 3: 2 * S // 3] = 1  # a single white band
+    assert mm.stripedness(fill(two_tone), disk()) < 0.05
+    assert mm.stripedness(fill(one_band), disk()) < 0.05
     # the object outline against the background is not a stripe
     white_on_black = disk().expand(1, 3, S, S) * 2 - 1
     assert mm.stripedness(white_on_black, disk()) < 0.05
+
+
+def test_stripedness_edge_cases():
     assert math.isnan(mm.stripedness(striped(0.3, 5), torch.zeros(1, 1, S, S)))
     s = mm.stripedness_per_image(torch.cat([striped(0.3, 5), brown()]), torch.cat([disk(), disk()]))
-    assert s[0] > 0.9 and s[1] < 0.2
+    assert s[0] > 0.85 and s[1] < 0.05
+    tiny = torch.zeros(1, 1, S, S)
+    tiny[..., 20:22, 20:22] = 1  # 4 pixels: no room for a period
+    assert mm.stripedness(striped(0.3, 5), tiny) == 0.0
+
+
+def test_oscillation_is_the_old_score_that_rings_fool():
+    """The former val/stripe, kept under the name of what it measures."""
+    assert mm.oscillation(striped(0.4, 7), disk()) > 0.9
+    assert mm.oscillation(brown(), disk()) < 0.2
+    assert mm.oscillation(rings(6), disk()) > 0.9 and mm.oscillation(checkerboard(6), disk()) > 0.9
+    assert math.isnan(mm.oscillation(brown(), torch.zeros(1, 1, S, S)))
 
 
 def test_translation_success_counts_images_meeting_all_criteria():

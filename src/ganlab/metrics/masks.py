@@ -13,8 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganlab.metrics import stripes
+
 _EMPTY_IOU = 1.0  # both masks empty: perfect agreement
-STRIPE_TRANSITIONS = 4.0  # light/dark transitions across the object for full "oscillation"
+STRIPE_TRANSITIONS = 4.0  # oscillation: light/dark transitions across the object for a full score
 # luminance MAD at which contrast saturates: ideal 50/50 black/white stripes have 0.5, a 30/70
 # duty cycle 0.42; 0.35 leaves room for the soft edges of generated stripes
 CONTRAST_FULL_MAD = 0.35
@@ -64,8 +66,8 @@ def _luminance01(images: Tensor) -> Tensor:
     return x[:, :1].clamp(0, 1)
 
 
-def stripedness_per_image(images: Tensor, mask: Tensor) -> Tensor:
-    """Per-image stripedness in [0, 1] (NaN for an empty mask); see `stripedness`."""
+def oscillation_per_image(images: Tensor, mask: Tensor) -> Tensor:
+    """Per-image contrast x oscillation in [0, 1] (NaN for an empty mask); see `oscillation`."""
     y, m = _luminance01(images), _bool(mask).float()
     area = m.flatten(1).sum(1)
     mean = (y * m).flatten(1).sum(1) / area.clamp_min(1)
@@ -81,26 +83,39 @@ def stripedness_per_image(images: Tensor, mask: Tensor) -> Tensor:
     # a light/dark transition of height ~2*MAD every P pixels gives grad ~ 2*MAD/P per pixel:
     # transitions across the object ~ grad * diameter / (2*MAD)
     transitions = grad * diameter / (2 * mad).clamp_min(1e-6)
-    oscillation = (transitions / STRIPE_TRANSITIONS).clamp(0, 1)
-    s = contrast * oscillation
+    s = contrast * (transitions / STRIPE_TRANSITIONS).clamp(0, 1)
     return torch.where(area > 0, s, torch.full_like(s, math.nan))
 
 
-def stripedness(images: Tensor, mask: Tensor) -> float:
-    """How striped the masked region is, in [0, 1]: contrast x oscillation, averaged over images
-    with a non-empty mask (NaN if none).
+def oscillation(images: Tensor, mask: Tensor) -> float:
+    """How much the masked region's luminance alternates, in [0, 1]: contrast x oscillation,
+    averaged over images with a non-empty mask (NaN if none). It was `val/stripe` before the
+    stripe score below; it sees no orientation, so concentric rings, checkerboards and
+    high-contrast noise score as high as stripes.
 
     - contrast = min(1, MAD / 0.35), MAD = mean |Y - mean Y| of luminance Y in [0, 1] inside the
-      mask: 1 for black/white stripes (MAD 0.5 at a 50/50 duty cycle), ~0 for a flat brown fill;
+      mask: 1 for black/white patterns (MAD 0.5 at a 50/50 duty cycle), ~0 for a flat brown fill;
     - oscillation = min(1, T / 4), T = estimated number of light/dark transitions across the
       object = (mean gradient magnitude inside the mask) x (equivalent diameter) / (2 * MAD):
-      a two-tone object (T ~ 1) scores 0.25, two or more stripe periods score 1. Blur keeps the
-      total variation, so soft-edged generated stripes still count.
-    Sharp black/white stripes (toyzebra domain B) score ~1, blurred (3x3) 4-pixel-period stripes
-    ~0.6, flat or smoothly shaded brown blobs < 0.1.
-    Limitation: high-contrast isotropic noise also scores high (it has contrast and transitions).
+      a two-tone object (T ~ 1) scores 0.25, two or more periods score 1.
     """
-    s = stripedness_per_image(images, mask)
+    return _mean(oscillation_per_image(images, mask))
+
+
+def stripedness_per_image(images: Tensor, mask: Tensor) -> Tensor:
+    """Per-image stripe score in [0, 1] (NaN for an empty mask); see `stripedness`."""
+    return stripes.stripe_score_per_image(_luminance01(images), _bool(mask))
+
+
+def stripedness(images: Tensor, mask: Tensor) -> float:
+    """How striped the masked region is, in [0, 1] (`val/stripe`): contrast x orientation
+    coherence x plane-wave fit x oscillation (metrics/stripes.py), averaged over images with a
+    non-empty mask (NaN if none). Sharp or soft stripes of any angle score >= 0.85; rings,
+    checkerboards, noise, flat blobs and two-tone objects score <= 0.4 (mostly ~0)."""
+    return _mean(stripedness_per_image(images, mask))
+
+
+def _mean(s: Tensor) -> float:
     s = s[~s.isnan()]
     return float(s.mean()) if len(s) else math.nan
 
