@@ -167,6 +167,36 @@ def test_resnet_generator_structure():
         G(torch.zeros(1, 3, 30, 30))
 
 
+@pytest.mark.parametrize(("size", "blocks"), [(64, 6), (128, 6), (255, 6), (256, 9), (512, 9)])
+def test_resnet_generator_blocks_follow_the_image_size(size, blocks):
+    assert ResnetGenerator(width=W, n_blocks=None, image_size=size).n_blocks == blocks
+    assert ResnetGenerator(width=W, n_blocks=2, image_size=size).n_blocks == 2  # a number wins
+
+
+def test_resnet_generator_auto_blocks_need_the_image_size():
+    from ganlab.errors import ConfigError
+    with pytest.raises(ConfigError, match="image_size"):
+        ResnetGenerator(width=W, n_blocks=None)
+
+
+def test_instance_norm_without_affine_parameters():
+    plain, affine = ResnetGenerator(width=W, n_blocks=2, norm_affine=False), ResnetGenerator(width=W, n_blocks=2)
+    norms = [m for m in plain.modules() if isinstance(m, nn.InstanceNorm2d)]
+    assert norms and all(not m.affine and m.weight is None and not m.track_running_stats for m in norms)
+    per_channel = sum(m.num_features for m in norms)
+    count = [sum(p.numel() for p in g.parameters()) for g in (plain, affine)]
+    assert count[1] - count[0] == 2 * per_channel  # a scale and a shift per normalised channel
+
+
+def test_cyclegan_config_is_the_reference_generator():
+    from ganlab.config import compose
+    for size, blocks in ((128, 6), (256, 9)):
+        cfg = compose(["model=cyclegan", "data=horse2zebra", f"data.image_size={size}", "model.width=4"])
+        G = instantiate(cfg.model.generator)
+        assert G.n_blocks == blocks
+        assert not any(isinstance(m, nn.InstanceNorm2d) and m.affine for m in G.modules())
+
+
 def test_resnet_generator_full_size_parameter_count():
     # the reference CycleGAN generator (width 64, 9 blocks) has 11.378M parameters
     n = sum(p.numel() for p in ResnetGenerator().parameters())

@@ -1,8 +1,9 @@
-"""Unpaired translation end to end: aNet resume is exact (image pool included), translate writes
-one output (and one mask) per input image."""
+"""Unpaired translation end to end: aNet and CycleGAN resume exactly (image pool and the G-then-D
+phase order included), translate writes one output (and one mask) per input image."""
 
 from pathlib import Path
 
+import pytest
 import torch
 from torchvision.utils import save_image
 
@@ -11,10 +12,13 @@ from conftest import checkpoint_tensors, summary
 AGAN = ["model=agan", "data=toyzebra", "debug=fast", "model.width=8", "model.discriminator.width=8",
         "data.image_size=32", "data.dataset.size=16", "data.test_dataset.size=8", "data.batch_size=2",
         "model.algorithm.pool_size=3", "trainer.device=cpu", "callbacks.tensorboard.sample_every_n_steps=4"]
+CYCLEGAN = ["model=cyclegan", "loss=lsgan_cyclegan", "model.generator.n_blocks=1",
+            *(o for o in AGAN if not o.startswith("model="))]
 
 
-def test_agan_resume_is_bitwise_with_image_pool(ganlab, tmp_path):
-    base = [*AGAN, "trainer.max_steps=6"]
+@pytest.mark.parametrize("model", [AGAN, CYCLEGAN], ids=["agan", "cyclegan"])
+def test_resume_is_bitwise_with_image_pool(ganlab, tmp_path, model):
+    base = [*model, "trainer.max_steps=6"]
     ganlab("train", *base, "hydra.run.dir=straight")
     ganlab("train", *base, "trainer.stop_at_step=3", "hydra.run.dir=resumed", check=False)
     ganlab("train", f"resume={tmp_path / 'resumed'}")

@@ -1,7 +1,15 @@
 """The GAN step for unpaired translation (aNet, CycleGAN): two generators A->B and B->A, two
 discriminators, adversarial + cycle-consistency + identity (+ the seed's "perceptual" L1 between
-output and input) losses, an image pool per direction. Phases: D (both Ds), G (both Gs, every
-`g_every` steps), as in gan.py.
+output and input) losses, an image pool per direction.
+
+Phases: G (both Gs, every `g_every` steps) and D (both Ds), in either order, each generator
+run once per input and step — 6 generator passes with the identity loss (4 without), not 8:
+- order=g_first, the reference CycleGAN's: G's phase keeps its fakes, detached, and D's phase
+  trains on them (D sees G's output from before G's update, as in the reference);
+- order=d_first (gan.py's order): D's phase runs the generators with their graph, trains on the
+  detached fakes and hands the outputs to G's phase, which trains against the updated D. The
+  graph is held through D's phase: with trainer.accumulate=k, k graphs at once.
+A D step on a step without G's phase (g_every > 1) makes fakes without a graph.
 
 Generators return dicts: {"out"} (CycleGAN) or {"out", "gen", "attn"} (aNet). Discriminators
 return a logit map (PatchGAN) or {"global", "pixel"} (U-Net D, Schönfeld et al. 2020).
@@ -10,6 +18,7 @@ return a logit map (PatchGAN) or {"global", "pixel"} (U-Net D, Schönfeld et al.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
@@ -33,6 +42,7 @@ class TranslationGAN:
                  g_every: int = 1,               # G updates once per g_every D updates (n_critic)
                  cutmix_prob: float = 0.0,       # U-Net D: chance per D step of the CutMix regularisation
                  d_tricks: Sequence = (),
+                 order: str = "d_first",         # d_first (what configs without `order` meant) | g_first
                  n_visuals: int = 4):
         self.G_AB, self.G_BA, self.D_A, self.D_B, self.loss = G_AB, G_BA, D_A, D_B, loss
         self.l_cyc, self.l_id, self.l_perc, self.l_mask = lambda_cycle, lambda_identity, lambda_perceptual, lambda_mask
@@ -41,14 +51,19 @@ class TranslationGAN:
         self.n_visuals = n_visuals
         self.g_every = g_every
         self.cutmix_prob = check_cutmix(cutmix_prob, D_A)
+        if order not in ("g_first", "d_first"):
+            raise ConfigError(f"model.algorithm.order={order!r}: choose g_first or d_first")
+        self.d_first = order == "d_first"
+        self._handed: list[tuple[tuple, dict, dict]] = []  # generator outputs passed between the phases of a step
 
     # -- what the loop needs to know -------------------------------------------------------
     def modules(self) -> dict[str, nn.Module]:
         return {"G_AB": self.G_AB, "G_BA": self.G_BA, "D_A": self.D_A, "D_B": self.D_B}
 
     def phases(self) -> list[Phase]:
-        return [Phase("D", self.d_step, (self.D_A, self.D_B), after=self._after_d),
-                Phase("G", self.g_step, (self.G_AB, self.G_BA), every=self.g_every)]
+        g = Phase("G", self.g_step, (self.G_AB, self.G_BA), every=self.g_every)
+        d = Phase("D", self.d_step, (self.D_A, self.D_B), after=self._after_d)
+        return [d, g] if self.d_first else [g, d]
 
     def _after_d(self) -> None:
         self.loss.after_d_step(self.D_A)
@@ -82,10 +97,29 @@ class TranslationGAN:
         stats[f"train/d_real_{name}"], stats[f"train/d_fake_{name}"] = p_real.mean(), p_fake.mean()
         return {"loss": loss, "p_real": p_real, "p_fake": p_fake, "inp": inp, **stats}
 
+    def _hand_over(self, a: Tensor, b: Tensor, ctx: StepContext, ab: dict, ba: dict) -> None:
+        self._handed.append((_key(a, b, ctx), ab, ba))
+
+    def _take_over(self, a: Tensor, b: Tensor, ctx: StepContext) -> tuple[dict, dict] | None:
+        """(G_AB(a), G_BA(b)) the other phase of this step made from this very (micro-)batch."""
+        key = _key(a, b, ctx)
+        self._handed = [h for h in self._handed if h[0][0] == ctx.step]  # none outlives its step
+        for i, (k, ab, ba) in enumerate(self._handed):
+            if k == key:
+                del self._handed[i]
+                return ab, ba
+        return None
+
     def d_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         a, b = batch["A"], batch["B"]
-        with torch.no_grad():
-            fake_b, fake_a = self.G_AB(a)["out"], self.G_BA(b)["out"]
+        made = self._take_over(a, b, ctx)
+        if made is None:
+            g_follows = self.d_first and (ctx.step + 1) % self.g_every == 0
+            with _graph_of(self.G_AB, self.G_BA) if g_follows else torch.no_grad():
+                made = self.G_AB(a), self.G_BA(b)
+            if g_follows:  # G's phase trains through these outputs
+                self._hand_over(a, b, ctx, *made)
+        fake_b, fake_a = made[0]["out"].detach(), made[1]["out"].detach()
         side_b = self._d_side(self.D_B, b, self.pools["B"].query(fake_b), "b", ctx)
         side_a = self._d_side(self.D_A, a, self.pools["A"].query(fake_a), "a", ctx)
         loss = 0.5 * (side_a.pop("loss") + side_b.pop("loss"))  # CycleGAN halves D's objective
@@ -107,7 +141,10 @@ class TranslationGAN:
 
     def g_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         a, b = batch["A"], batch["B"]
-        ab, ba = self.G_AB(a), self.G_BA(b)
+        made = self._take_over(a, b, ctx) if self.d_first else None
+        ab, ba = made or (self.G_AB(a), self.G_BA(b))
+        if not self.d_first:  # D's phase, next, trains on these
+            self._hand_over(a, b, ctx, {"out": ab["out"].detach()}, {"out": ba["out"].detach()})
         rec_a, rec_b = self.G_BA(ab["out"])["out"], self.G_AB(ba["out"])["out"]
         adv = self._adv(self.D_B, ab["out"]) + self._adv(self.D_A, ba["out"])
         cyc = losses.cycle(rec_a, a, rec_b, b)
@@ -157,6 +194,25 @@ class TranslationGAN:
             tiles = torch.stack(cols, dim=1).flatten(0, 1)  # row-major: one image per row
             grids[direction] = make_grid(tiles.float().cpu(), nrow=len(cols), normalize=True, value_range=(-1, 1))
         return grids
+
+
+@contextmanager
+def _graph_of(*modules: nn.Module):
+    """Record the modules' graph though the running phase froze them (D's phase, order=d_first)."""
+    params = [p for m in modules for p in m.parameters()]
+    was = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(True)
+    try:
+        yield
+    finally:
+        for p, w in zip(params, was):
+            p.requires_grad_(w)
+
+
+def _key(a: Tensor, b: Tensor, ctx: StepContext) -> tuple:
+    """Which (micro-)batch of which step: micro-batches are views, so storage and offset tell."""
+    return (ctx.step, a.data_ptr(), tuple(a.shape), b.data_ptr(), tuple(b.shape))
 
 
 class _OneD:

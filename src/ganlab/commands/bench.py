@@ -18,6 +18,7 @@ from rich.table import Table
 
 from ganlab.commands.bench_matrix import matrix
 from ganlab.commands.bench_quality import quality
+from ganlab.commands.bench_translation import translation
 from ganlab.config import compose
 
 POSITIVE = click.IntRange(min=1)
@@ -147,3 +148,4 @@ def loader(n: int, image_size: int, rounds: int) -> None:
 
 command.add_command(quality)
 command.add_command(matrix)
+command.add_command(translation)

@@ -81,16 +81,21 @@ class BCE(AdversarialLoss):
 
 
 class LSGAN(AdversarialLoss):
-    """Least squares GAN (Mao et al. 2017), a=0, b=c=1; the 1/2 factors are kept."""
+    """Least squares GAN (Mao et al. 2017), a=0, b=c=1: scale * (MSE(real, 1) + MSE(fake, 0)) for
+    D, scale * MSE(fake, 1) for G. Mao et al. keep 1/2 (the default); the CycleGAN reference code
+    uses plain MSE (scale 1) and halves D's objective itself, as TranslationGAN does."""
 
     threshold = 0.5
 
+    def __init__(self, *, scale: float = 0.5):
+        self.scale = scale
+
     def d_loss(self, real, fake, real_target=None, fake_target=None):
-        return 0.5 * (F.mse_loss(real, _targets(real_target, real, 1.0))
-                      + F.mse_loss(fake, _targets(fake_target, fake, 0.0)))
+        return self.scale * (F.mse_loss(real, _targets(real_target, real, 1.0))
+                             + F.mse_loss(fake, _targets(fake_target, fake, 0.0)))
 
     def g_loss(self, fake):
-        return 0.5 * F.mse_loss(fake, torch.ones_like(fake))
+        return self.scale * F.mse_loss(fake, torch.ones_like(fake))
 
 
 class Hinge(AdversarialLoss):

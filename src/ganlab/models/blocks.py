@@ -14,13 +14,14 @@ NORMS = ("batch", "instance", "none")
 ACTS = ("relu", "lrelu", "tanh", "sigmoid", "none")
 
 
-def make_norm(norm: str, ch: int) -> nn.Module | None:
-    """A 2D norm layer, or None for "none". Instance norm is affine (a learnable scale and shift
-    per channel) and keeps no running statistics: train and eval behave alike, as in CycleGAN."""
+def make_norm(norm: str, ch: int, affine: bool = True) -> nn.Module | None:
+    """A 2D norm layer, or None for "none". Instance norm keeps no running statistics (train and
+    eval behave alike, as in CycleGAN); `affine` gives it a learnable scale and shift per channel
+    (the CycleGAN reference code has none). Batch norm is always affine."""
     if norm == "batch":
         return nn.BatchNorm2d(ch)
     if norm == "instance":
-        return nn.InstanceNorm2d(ch, affine=True)
+        return nn.InstanceNorm2d(ch, affine=affine)
     if norm == "none":
         return None
     raise ConfigError(f"norm={norm!r}: choose one of {', '.join(NORMS)}")
@@ -49,11 +50,12 @@ class ConvNormAct(nn.Sequential):
                  dilation: int = 1,
                  padding_mode: str = "zeros",   # "reflect": CycleGAN's border handling
                  norm: str = "batch",           # batch | instance | none
+                 norm_affine: bool = True,      # instance norm: learnable scale and shift
                  act: str = "relu",             # relu | lrelu (slope 0.2) | tanh | sigmoid | none
                  dropout: float = 0.0):         # > 0: Dropout2d (whole feature maps) after the act
         if padding is None:
             padding = dilation * (kernel // 2)
-        norm_layer, act_layer = make_norm(norm, out_ch), make_act(act)
+        norm_layer, act_layer = make_norm(norm, out_ch, norm_affine), make_act(act)
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         layers["conv"] = nn.Conv2d(in_ch, out_ch, kernel, stride, padding, dilation=dilation,
                                    bias=norm_layer is None, padding_mode=padding_mode)
@@ -70,11 +72,10 @@ class ResidualBlock(nn.Module):
     """x + [reflect-pad, conv3, norm, ReLU, reflect-pad, conv3, norm](x): the CycleGAN/Johnson
     residual block, same width in and out, no activation after the sum."""
 
-    def __init__(self, *, ch: int, norm: str = "instance", dropout: float = 0.0):
+    def __init__(self, *, ch: int, norm: str = "instance", norm_affine: bool = True, dropout: float = 0.0):
         super().__init__()
-        self.body = nn.Sequential(
-            ConvNormAct(in_ch=ch, out_ch=ch, padding_mode="reflect", norm=norm, act="relu", dropout=dropout),
-            ConvNormAct(in_ch=ch, out_ch=ch, padding_mode="reflect", norm=norm, act="none"))
+        kw = {"in_ch": ch, "out_ch": ch, "padding_mode": "reflect", "norm": norm, "norm_affine": norm_affine}
+        self.body = nn.Sequential(ConvNormAct(**kw, act="relu", dropout=dropout), ConvNormAct(**kw, act="none"))
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.body(x)
