@@ -23,3 +23,8 @@ def test_the_command_prints_a_row_per_model_and_size():
     cells = [c.strip() for c in row.split("│") if c.strip()]
     assert cells[:4] == ["agan", "32", "6", "6"]  # ganlab's and the reference's generator passes
     assert float(cells[-1]) > 0  # speed vs the bare loop
+
+
+def test_cpu_clock_is_for_the_cpu_only():
+    out = CliRunner().invoke(translation, ["--clock", "cpu", "--device", "cuda:0", "--steps", "1"])
+    assert out.exit_code == 2 and "--clock" in out.output

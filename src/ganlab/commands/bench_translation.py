@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ganlab.algorithms.image_pool import ImagePool
-from ganlab.commands.bench_matrix import OFF, StepClock
+from ganlab.commands.bench_matrix import CLOCKS, OFF, StepClock
 from ganlab.config import compose
 
 MODELS = ("cyclegan", "agan")
@@ -52,19 +52,19 @@ class PassCounter:
             h.remove()
 
 
-def ganlab_loop(extra: list[str], *, steps: int, warmup: int, device: str) -> dict:
+def ganlab_loop(extra: list[str], *, steps: int, warmup: int, device: str, clock=time.perf_counter) -> dict:
     """s/iter after `warmup` steps (when > 0) and generator passes per step of `train()`."""
     from ganlab.training.loop import train
     from ganlab.training.prepare import prepare_run
     cfg = compose([*extra, *OFF, f"trainer.max_steps={warmup + steps}", f"trainer.device={device}"])
     with tempfile.TemporaryDirectory() as d:
         run = prepare_run(cfg, Path(d))
-        clock = StepClock(warmup) if warmup else None
-        if clock:
-            run.callbacks["clock"] = clock
+        timer = StepClock(warmup, clock) if warmup else None
+        if timer:
+            run.callbacks["clock"] = timer
         with PassCounter(run.algorithm.G_AB, run.algorithm.G_BA) as count:
             train(run)
-    s_per_iter = (clock.t1 - clock.t0) / steps if clock else None
+    s_per_iter = (timer.t1 - timer.t0) / steps if timer else None
     return {"s_per_iter": s_per_iter, "passes": count.n / (warmup + steps)}
 
 
@@ -73,7 +73,7 @@ def ganlab_passes(extra: list[str], *, steps: int = 2) -> float:
     return ganlab_loop(extra, steps=steps, warmup=0, device="cpu")["passes"]
 
 
-def bare_loop(cfg, *, steps: int, warmup: int, device: torch.device) -> dict:
+def bare_loop(cfg, *, steps: int, warmup: int, device: torch.device, clock=time.perf_counter) -> dict:
     """The reference CycleGAN iteration, written out: G forward once (D frozen), G update, then D
     update on the detached fakes through the pool. Same networks, optimizers and data as ganlab's."""
     from ganlab.data.loader import InMemory
@@ -100,7 +100,7 @@ def bare_loop(cfg, *, steps: int, warmup: int, device: torch.device) -> dict:
         for i in range(warmup + steps):
             if i == warmup:
                 sync()
-                t0 = time.perf_counter()
+                t0 = clock()
             a = data["A"][torch.randint(0, n, (bs,), generator=gen)].to(device)
             b = data["B"][torch.randint(0, n, (bs,), generator=gen)].to(device)
             D_A.requires_grad_(False)
@@ -122,11 +122,11 @@ def bare_loop(cfg, *, steps: int, warmup: int, device: torch.device) -> dict:
             loss_d.backward()
             opt_d.step()
         sync()
-    return {"s_per_iter": (time.perf_counter() - t0) / steps, "passes": count.n / (warmup + steps)}
+    return {"s_per_iter": (clock() - t0) / steps, "passes": count.n / (warmup + steps)}
 
 
 def measure(model: str, size: int, *, steps: int, warmup: int, rounds: int, device: str,
-            extra: tuple[str, ...] = ()) -> dict:
+            extra: tuple[str, ...] = (), clock: str = "wall") -> dict:
     """Best-of-rounds s/iter of both loops (alternated), their generator passes per iteration, and
     `speed`: ganlab's iterations/s over the bare loop's (>= 1: ganlab is as fast); `extra`: more
     overrides for both (tests shrink the networks with it)."""
@@ -135,8 +135,8 @@ def measure(model: str, size: int, *, steps: int, warmup: int, rounds: int, devi
     cfg = compose([*extra, *OFF, f"trainer.device={device}"])
     ours, bare = [], []
     for _ in range(rounds):
-        ours.append(ganlab_loop(extra, steps=steps, warmup=warmup, device=device))
-        bare.append(bare_loop(cfg, steps=steps, warmup=warmup, device=pick_device(device)))
+        ours.append(ganlab_loop(extra, steps=steps, warmup=warmup, device=device, clock=CLOCKS[clock]))
+        bare.append(bare_loop(cfg, steps=steps, warmup=warmup, device=pick_device(device), clock=CLOCKS[clock]))
     best_ours, best_bare = min(r["s_per_iter"] for r in ours), min(r["s_per_iter"] for r in bare)
     return {"passes": ours[0]["passes"], "bare_passes": bare[0]["passes"], "s_per_iter": best_ours,
             "bare_s_per_iter": best_bare, "speed": best_bare / best_ours}
@@ -149,16 +149,20 @@ def measure(model: str, size: int, *, steps: int, warmup: int, rounds: int, devi
 @click.option("--warmup", default=2, show_default=True, type=click.IntRange(min=1), help="untimed iterations first")
 @click.option("--rounds", default=2, show_default=True, type=click.IntRange(min=1), help="alternated rounds (the best counts)")
 @click.option("--device", default="auto", show_default=True)
-def translation(models: str, sizes: str, steps: int, warmup: int, rounds: int, device: str) -> None:
+@click.option("--clock", type=click.Choice(list(CLOCKS)), default="wall", show_default=True,
+              help="cpu: the process's CPU seconds, fair on a CPU machine others load too (CPU device only)")
+def translation(models: str, sizes: str, steps: int, warmup: int, rounds: int, device: str, clock: str) -> None:
     """Generator passes and s/iter of ganlab's translation step vs the reference CycleGAN loop."""
+    if clock == "cpu" and (device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())):
+        raise click.BadParameter("cpu time does not count GPU work: use --clock wall on a GPU", param_hint="--clock")
     console = Console(width=max(120, Console().width))
     console.print(f"bench translation ({torch.get_num_threads()} threads): batch 1, {steps} timed iterations "
-                  f"after {warmup}, best of {rounds} rounds")
+                  f"after {warmup}, best of {rounds} rounds, {clock} clock")
     table = Table(title="translation step: ganlab vs a bare loop in the reference order (speed: bare s/iter / ganlab s/iter)")
     for col in ("model", "px", "G passes/iter", "reference passes", "ganlab s/iter", "bare s/iter", "speed vs bare"):
         table.add_column(col, justify="right")
     for model, size in itertools.product(models.split(","), (int(s) for s in sizes.split(","))):
-        r = measure(model, size, steps=steps, warmup=warmup, rounds=rounds, device=device)
+        r = measure(model, size, steps=steps, warmup=warmup, rounds=rounds, device=device, clock=clock)
         table.add_row(model, str(size), f"{r['passes']:g}", f"{r['bare_passes']:g}", f"{r['s_per_iter']:.3f}",
                       f"{r['bare_s_per_iter']:.3f}", f"{r['speed']:.2f}")
     console.print(table)

@@ -28,8 +28,8 @@ def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: in
             cache_dir: str, device: str) -> None:
     """Metrics of a checkpoint, written to eval.json beside it."""
     from ganlab.data.loader import SeededSamples
-    from ganlab.files import atomic_write_json
     from ganlab.errors import ConfigError
+    from ganlab.files import atomic_write_json
     from ganlab.metrics.errors import MetricsError
     from ganlab.metrics.evaluators import FIDKIDEvaluator
     from ganlab.metrics.features import WEIGHTS_KEY, feature_node
