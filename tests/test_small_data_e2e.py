@@ -1,0 +1,54 @@
+"""End-to-end, the real `ganlab` command on tiny configs: ADA's p and LeCam's EMAs resume bitwise."""
+
+import pytest
+import torch
+
+from conftest import checkpoint_tensors, summary
+
+TINY = ["debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=32", "trainer.device=cpu",
+        "trainer.max_steps=8"]
+# p moves every D step (target -0.9: up unless D calls nearly every real fake), LeCam's EMAs decay
+ADA_LECAM = ["augment=ada", "augment.interval=3", "augment.adjust_images=64", "augment.target=-0.9",
+             "loss.lecam.weight=0.5", "loss.lecam.start_steps=2"]
+TRANSLATION = ["model=cyclegan", "data=toyzebra", "model.discriminator.width=8", "model.generator.n_blocks=1",
+               "data.image_size=32", "data.dataset.size=8", "data.test_dataset.size=4", "data.batch_size=2",
+               "data.evaluators.masks.n_images=4"]
+
+
+def _flat(x, prefix="") -> dict:
+    if isinstance(x, dict):
+        return {k2: v2 for k, v in x.items() for k2, v2 in _flat(v, f"{prefix}.{k}").items()}
+    return {prefix: x}
+
+
+@pytest.mark.parametrize("extra", [[], TRANSLATION], ids=["dcgan", "cyclegan"])
+def test_ada_p_and_lecam_emas_resume_bitwise(ganlab, tmp_path, extra):
+    base = [*TINY, *ADA_LECAM, *extra]
+    ganlab("train", *base, "hydra.run.dir=straight")
+    ganlab("train", *base, "trainer.stop_at_step=4", "hydra.run.dir=resumed", check=False)
+    assert summary(tmp_path / "resumed")["status"] == "interrupted"
+    ganlab("train", f"resume={tmp_path / 'resumed'}")
+    a_ckpt, b_ckpt = (tmp_path / d / "checkpoints" / "last.pt" for d in ("straight", "resumed"))
+    a, b = checkpoint_tensors(a_ckpt), checkpoint_tensors(b_ckpt)
+    assert a.keys() == b.keys() and len(a) > 10
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"{k} differs after resume"
+    sa, sb = (_flat(torch.load(c, weights_only=True)["step_state"]) for c in (a_ckpt, b_ckpt))
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        if isinstance(sa[k], torch.Tensor):
+            assert torch.equal(sa[k], sb[k]), k
+        else:
+            assert sa[k] == sb[k], k
+    assert 0 < sa[".augment.p"] <= 0.8 and sa[".augment.steps"] == 8  # p moved, within its bound
+    lecam = [k for k in sa if ".lecam." in k and k.endswith("ema_real")]
+    assert lecam and all(isinstance(sa[k], torch.Tensor) for k in lecam)
+    s = summary(tmp_path / "resumed")
+    assert s["metrics"]["train/ada_p"] == summary(tmp_path / "straight")["metrics"]["train/ada_p"]
+    assert s["config_groups"]["augment"] == "ada"
+
+
+def test_bad_augment_value_names_the_key_and_creates_nothing(ganlab, tmp_path):
+    p = ganlab("train", *TINY, "augment=ada", "augment.p_max=1.5", "hydra.run.dir=bad", check=False)
+    assert p.returncode == 2 and "augment.p_max" in p.stderr
+    assert not (tmp_path / "bad").exists()
