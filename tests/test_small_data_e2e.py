@@ -52,3 +52,26 @@ def test_bad_augment_value_names_the_key_and_creates_nothing(ganlab, tmp_path):
     p = ganlab("train", *TINY, "augment=ada", "augment.p_max=1.5", "hydra.run.dir=bad", check=False)
     assert p.returncode == 2 and "augment.p_max" in p.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_held_out_d_stats_without_a_test_split_name_the_key_and_create_nothing(ganlab, tmp_path):
+    p = ganlab("train", *TINY, "metrics=d_overfit", "hydra.run.dir=bad", check=False)
+    assert p.returncode == 2 and "metrics.d_overfit" in p.stderr and "data.test_dataset" in p.stderr
+    assert not (tmp_path / "bad").exists()
+
+
+def test_bench_small_data_tabulates_every_augment_with_held_out_stats(ganlab, tmp_path):
+    small = ["model.width=8", "data.image_size=16", "data.dataset.size=64", "data.test_dataset.size=32",
+             "data.batch_size=16", "trainer.eval_every=4", "trainer.log_every=2",
+             "data.evaluators.fid_proxy.n_samples=64", "data.evaluators.fid_proxy.kid_subset_size=32"]
+    p = ganlab("bench", "small-data", "--seeds", "1", "--steps", "4", "--jobs", "2", "--augment", "none,ada",
+               "--out", "bench", *small)
+    for augment in ("none", "ada"):
+        s = summary(tmp_path / "bench" / f"{augment}_seed0")
+        assert s["status"] == "ok" and s["step"] == 4 and s["config_groups"]["augment"] == augment
+        assert {"val/d_real_train", "val/d_real_heldout", "val/d_overfit_gap", "val/precision_random_conv",
+                "val/coverage_random_conv"} <= set(s["metrics"])
+        assert s["protocols"]["d_overfit"]["n_heldout"] == 32 and s["protocols"]["fid_proxy"]["prdc"]["k"] == 5
+    assert "D gap" in p.stdout and "none" in p.stdout and "ada" in p.stdout
+    rows = __import__("json").loads((tmp_path / "bench" / "bench_small_data.json").read_text())
+    assert set(rows) == {"none", "ada"} and rows["ada"]["seeds"] == 1

@@ -40,6 +40,18 @@ class FirstOutput(nn.Module):
         return d_outputs(eager(self.D)(*args))[0]
 
 
+@torch.no_grad()
+def rate_untouched(D: nn.Module, *args) -> Tensor:
+    """D's first output on images as in training (its current mode: BatchNorm on the batch's
+    statistics), with its buffers (running statistics) restored after: measuring D on held-out
+    images must not change the run."""
+    saved = [b.clone() for b in D.buffers()]
+    out = d_outputs(eager(D)(*args))[0]
+    for b, old in zip(D.buffers(), saved):
+        b.copy_(old)
+    return out
+
+
 def eager(module: nn.Module):
     """`module` without its torch.compile'd call (nn.Module.compile keeps the eager one)."""
     return module._call_impl if getattr(module, "_compiled_call_impl", None) is not None else module
@@ -170,6 +182,11 @@ class GAN:
         fake = self._G(z, y)
         loss_g = sum(self.loss.g_loss(o) for o in d_outputs(self._D(self.augment(fake), y)))
         return {"loss": loss_g, "train/loss_g": loss_g.detach()}
+
+    def rate_real(self, batch: dict[str, Tensor]) -> Tensor:
+        """D's output per real image of `batch`, in `train/d_real`'s units (metrics.overfit)."""
+        args = (batch["x"], batch["y"]) if self.num_classes else (batch["x"],)
+        return self.loss.d_output(rate_untouched(self.D, *args))
 
     # -- sampling --------------------------------------------------------------------------
     def sampler(self) -> nn.Module:

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from ganlab.algorithms.augment import NoAugment
 from ganlab.algorithms.base import Phase, StepContext
 from ganlab.algorithms.d_inputs import DInputs
-from ganlab.algorithms.gan import FirstOutput, check_cutmix, d_accuracy, d_outputs, per_source
+from ganlab.algorithms.gan import FirstOutput, check_cutmix, d_accuracy, d_outputs, per_source, rate_untouched
 from ganlab.algorithms.image_pool import ImagePool
 from ganlab.errors import ConfigError
 from ganlab.losses import translation as losses
@@ -185,6 +185,11 @@ class TranslationGAN:
             out["train/mask_coverage"] = 0.5 * (ab["attn"].detach().mean() + ba["attn"].detach().mean())
         out |= {"loss": loss, "train/loss_g": loss.detach()}
         return out
+
+    def rate_real(self, batch: dict[str, Tensor]) -> Tensor:
+        """D_A's output per real A image and D_B's per real B image (metrics.overfit)."""
+        return torch.cat([self.loss.d_output(rate_untouched(self.D_A, batch["A"])),
+                          self.loss.d_output(rate_untouched(self.D_B, batch["B"]))])
 
     # -- inference -------------------------------------------------------------------------
     @torch.no_grad()
