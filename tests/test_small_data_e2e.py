@@ -82,3 +82,10 @@ def test_bench_small_data_tabulates_every_augment_with_held_out_stats(ganlab, tm
     res = __import__("json").loads((ckpt.parent / "eval.json").read_text())
     assert set(res["metrics"]) == {"val/precision_random_conv", "val/coverage_random_conv"}
     assert res["protocols"]["fid"]["resize"] == "clean" and list((tmp_path / "cache").glob("*_clean_16px_64.pt"))
+
+
+def test_augmenting_2d_points_is_refused_at_start(ganlab, tmp_path):
+    p = ganlab("train", "model=mlp", "data=ring8", "augment=diffaug", "debug=fast", "trainer.device=cpu",
+               "hydra.run.dir=bad", check=False)
+    assert p.returncode == 2 and "augment" in p.stderr and "augment=none" in p.stderr
+    assert not (tmp_path / "bad").exists()

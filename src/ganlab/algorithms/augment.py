@@ -96,7 +96,10 @@ class NoAugment:
 
 class DiffAugment(NoAugment):
     def __init__(self, *, policy: Sequence[str] = ("color", "translation", "cutout"),
-                 p: float = 1.0):   # chance per image and op (DiffAugment: 1, every image)
+                 p: float = 1.0,    # chance per image and op (DiffAugment: 1, every image)
+                 image_size: int | None = 0):  # the data's; None (2D points) is refused at start
+        if image_size is None:
+            raise ConfigError("augment: works on images and this data has no data.image_size (2D points?): use augment=none")
         unknown = [op for op in policy if op not in OPS]
         if unknown or not policy:
             raise ConfigError(f"augment.policy={list(policy)}: choose a non-empty list of {', '.join(OPS)}")
@@ -125,8 +128,9 @@ class AdaptiveAugment(DiffAugment):
                  interval: int = 4,              # D steps between adjustments (StyleGAN2-ADA: 4)
                  adjust_images: int = 100_000,   # real images seen for p to move from 0 to 1
                  p_init: float = 0.0,
-                 p_max: float = 0.8):            # bound below 1: at p=1 augmentations leak into G
-        super().__init__(policy=policy, p=p_init)
+                 p_max: float = 0.8,             # bound below 1: at p=1 augmentations leak into G
+                 image_size: int | None = 0):    # the data's; None (2D points) is refused at start
+        super().__init__(policy=policy, p=p_init, image_size=image_size)
         if not 0.0 <= p_max < 1.0:
             raise ConfigError(f"augment.p_max={p_max}: must be in [0, 1)")
         if not 0.0 <= p_init <= p_max:
