@@ -82,3 +82,20 @@ def test_health_watch_flags_a_lasting_gap_once():
     assert "held-out" in run.events[0]["message"]
     w.on_eval_end(run, {"val/fid": 3.0})  # evaluations without the gap are not judged
     assert len(run.events) == 1
+
+
+@pytest.mark.parametrize("model", ["cgan", "agan"])
+def test_held_out_stats_of_a_conditional_and_a_translation_model(tmp_path, model):
+    from ganlab.config import compose
+    from ganlab.training.loop import train
+    from ganlab.training.prepare import prepare_run
+    from test_augment import FAST, MODELS
+
+    extra = [] if model == "agan" else [  # shapes has no test split: another seed holds images out
+        "+data.test_dataset={_target_: ganlab.data.synthetic.Shapes, size: 16, image_size: 16, seed: 1}"]
+    cfg = compose([*FAST, *MODELS[model], "metrics=d_overfit", *extra])
+    s = train(prepare_run(cfg, tmp_path))
+    assert s["status"] == "ok"
+    m = s["metrics"]
+    assert m["val/d_overfit_gap"] == pytest.approx(m["val/d_real_train"] - m["val/d_real_heldout"])
+    assert 0 <= m["val/d_acc_heldout"] <= 1 and s["protocols"]["d_overfit"]["n_heldout"] > 0
