@@ -123,3 +123,24 @@ def test_every_augment_trains_every_image_model(tmp_path, model, augment):
     if augment == "ada":  # one interval of D outputs has moved p (up or down from 0: 0 if r_t < target)
         assert m["train/ada_p"] >= 0 and -1 <= m["train/ada_rt"] <= 1
     assert any(k.startswith("train/lecam") for k in m)
+
+
+def test_a_run_written_before_augment_and_lecam_existed_resumes_with_them_off():
+    import copy
+
+    from omegaconf import OmegaConf
+
+    from ganlab.training.resume import changed_keys
+
+    def composed(*ov):
+        return OmegaConf.to_container(compose(["trainer.device=cpu", *ov]), resolve=True)
+
+    new = composed()
+    old = copy.deepcopy(new)  # the config such a run saved: no augment, no loss.lecam
+    for node, key in ((old, "augment"), (old["loss"], "lecam"), (old["model"]["algorithm"], "augment"),
+                      (old["model"]["algorithm"], "lecam")):
+        del node[key]
+    assert changed_keys(old, new) == []
+    for ov, key in (("augment=ada", "augment._target_"), ("loss.lecam.weight=0.3", "loss.lecam")):
+        with pytest.raises(ConfigError, match=key):  # turning them on is a change of the run
+            changed_keys(old, composed(ov))
