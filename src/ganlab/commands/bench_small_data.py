@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ganlab.commands.bench_quality import _fmt, _ms, _train
+from ganlab.commands.bench_quality import _ms, _train
 
 AUGMENTS = ("none", "diffaug", "ada")
 # column -> (metric in summary.json, decimals); "lower is better" for fid and the gap
@@ -30,6 +30,7 @@ COLUMNS = {
     "D held-out": ("val/d_real_heldout", 3),
     "D gap": ("val/d_overfit_gap", 3),
 }
+PRINTED = [c for c in COLUMNS if c not in ("D train", "D held-out")]  # those two: in the JSON
 
 
 @click.command("small-data")
@@ -73,10 +74,10 @@ def small_data(seeds: int, jobs: int, augments: str, steps: int | None, out: str
     step = next((ss[0]["step"] for ss in results.values() if ss), 0)
     table = Table(title=f"small data: DCGAN, 500 shapes images, {step} steps, mean ± std over seeds "
                         f"({time.time() - t0:.0f} s wall)")
-    for col in ("augment", *COLUMNS, "d_overfit events", "seeds"):
-        table.add_column(col)
+    for col in ("augment", *PRINTED, "d_overfit", "seeds"):
+        table.add_column(col, no_wrap=True)
     for a, row in rows.items():
-        table.add_row(a, *(_fmt(row[c], nd) for c, (_, nd) in COLUMNS.items()),
+        table.add_row(a, *(f"{row[c][0]:.{COLUMNS[c][1]}f}±{row[c][1]:.{COLUMNS[c][1]}f}" for c in PRINTED),
                       str(row["d_overfit events"]), str(row["seeds"]))
     console.print(table)
     (out / "bench_small_data.json").write_text(json.dumps(rows, indent=2) + "\n")
