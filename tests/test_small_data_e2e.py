@@ -90,3 +90,16 @@ def test_augmenting_2d_points_is_refused_at_start(ganlab, tmp_path):
                "hydra.run.dir=bad", check=False)
     assert p.returncode == 2 and "augment" in p.stderr and "augment=none" in p.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_ada_counts_every_ranks_images_so_all_ranks_keep_one_p(tmp_path):
+    from test_distributed import TINY as DDP_TINY
+    from test_distributed import torchrun
+
+    # global batch 16 (8 a rank), p += 16 / 160 per D step while r_t > -0.9: 0.6 after 6 steps
+    # (0.3 if each rank counted only its own images)
+    torchrun(*DDP_TINY, "trainer.max_steps=6", "augment=ada", "augment.interval=1", "augment.adjust_images=160",
+             "augment.target=-0.9", "hydra.run.dir=ddp", cwd=tmp_path)
+    state = torch.load(tmp_path / "ddp" / "checkpoints" / "last.pt", weights_only=True)
+    ps = [state["step_state"]["augment"]["p"], state["ranks"][0]["step_state"]["augment"]["p"]]
+    assert ps == pytest.approx([0.6, 0.6])
