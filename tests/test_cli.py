@@ -81,7 +81,7 @@ def test_version_a_mistyped_command_and_bad_usage(tmp_path, capsys):
     ("ganlab train model =", {"agan", "cgan", "cyclegan", "dcgan", "mlp"}),  # bash splits words at '='
     ("ganlab train loss = wg", {"wgan", "wgan_gp"}),
     ("ganlab train trainer.max_s", {"trainer.max_steps="}),
-    ("ganlab bench ", {"loader", "quality", "matrix", "translation"}),
+    ("ganlab bench ", {"loader", "quality", "matrix", "translation", "small-data"}),
     ("ganlab sample --s", {"--seed"}),
 ])
 def test_the_generated_bash_script_completes(line, expected, tmp_path):

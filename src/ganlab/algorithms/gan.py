@@ -12,10 +12,12 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ganlab.algorithms.augment import NoAugment
 from ganlab.algorithms.base import Phase, StepContext
 from ganlab.algorithms.d_inputs import SOURCE_NAMES, DInputs
 from ganlab.algorithms.ema import EMA
 from ganlab.errors import ConfigError
+from ganlab.losses.lecam import LeCam, lecam_or_none
 from ganlab.losses.unet_cutmix import cutmix_loss
 from ganlab.models.unet_disc import UNetDiscriminator
 
@@ -38,6 +40,18 @@ class FirstOutput(nn.Module):
         return d_outputs(eager(self.D)(*args))[0]
 
 
+@torch.no_grad()
+def rate_untouched(D: nn.Module, *args) -> Tensor:
+    """D's first output on images as in training (its current mode: BatchNorm on the batch's
+    statistics), with its buffers (running statistics) restored after: measuring D on held-out
+    images must not change the run."""
+    saved = [b.clone() for b in D.buffers()]
+    out = d_outputs(eager(D)(*args))[0]
+    for b, old in zip(D.buffers(), saved):
+        b.copy_(old)
+    return out
+
+
 def eager(module: nn.Module):
     """`module` without its torch.compile'd call (nn.Module.compile keeps the eager one)."""
     return module._call_impl if getattr(module, "_compiled_call_impl", None) is not None else module
@@ -48,11 +62,15 @@ class GAN:
                  g_every: int = 1,          # G updates once per g_every D updates (WGAN's n_critic)
                  cutmix_prob: float = 0.0,  # U-Net D: chance per D step of the CutMix regularisation
                  d_tricks: Sequence = (),   # callables DInputs -> DInputs (training/tricks.py)
+                 augment=None,              # the augment group: applied to every image D sees
+                 lecam: LeCam | None = None,  # LeCam regularisation of D (loss.lecam; weight 0 = off)
                  ema_decay: float = 0.0,    # 0 = off; else G's weights averaged for sampling/eval
                  n_fixed: int = 64):        # fixed-noise samples drawn for every grid
         self.G, self.D, self.loss = G, D, loss
         self.z_dim, self.num_classes = z_dim, num_classes
         self.d_tricks = list(d_tricks)
+        self.augment = augment if augment is not None else NoAugment()
+        self.lecam = lecam_or_none(lecam)
         self.g_every = g_every
         self.cutmix_prob = check_cutmix(cutmix_prob, D)
         if self.cutmix_prob and num_classes:
@@ -74,24 +92,33 @@ class GAN:
         return mods
 
     def phases(self) -> list[Phase]:
-        phases = [Phase("D", self.d_step, (self.D,), after=lambda: self.loss.after_d_step(self.D)),
+        phases = [Phase("D", self.d_step, (self.D,), after=self._after_d),
                   Phase("G", self.g_step, (self.G,), every=self.g_every, after=self._update_ema)]
         if self.loss.penalty_every > 1:  # lazy regularisation: its own phase, on D's optimizer
             phases.insert(1, Phase("D_reg", self.d_reg_step, (self.D,), optimizer="D",
                                    every=self.loss.penalty_every))
         return phases
 
+    def _after_d(self) -> None:
+        self.loss.after_d_step(self.D)
+        self.augment.end_d_step()
+
     def _update_ema(self) -> None:
         if self.G_ema is not None:
             self.G_ema.update(self.G)
 
     def state_dict(self) -> dict:
-        return {"tricks": [t.state_dict() if hasattr(t, "state_dict") else {} for t in self.d_tricks]}
+        return {"tricks": [t.state_dict() if hasattr(t, "state_dict") else {} for t in self.d_tricks],
+                "augment": self.augment.state_dict(),
+                "lecam": self.lecam.state_dict() if self.lecam else {}}
 
     def load_state_dict(self, state: dict) -> None:
         for t, s in zip(self.d_tricks, state.get("tricks", [])):
             if hasattr(t, "load_state_dict"):
                 t.load_state_dict(s)
+        self.augment.load_state_dict(state.get("augment", {}))
+        if self.lecam:
+            self.lecam.load_state_dict(state["lecam"])
 
     # -- the phases ------------------------------------------------------------------------
     def _noise(self, b: int, device) -> tuple[Tensor, Tensor | None]:
@@ -119,10 +146,15 @@ class GAN:
         inp = DInputs(real=real, fake=fake, real_cond=real_y, fake_cond=fake_y)
         for trick in self.d_tricks:
             inp = trick(inp, ctx, algorithm=self)
+        inp = inp.replace(real=self.augment(inp.real), fake=self.augment(inp.fake))
         outs_r, outs_f = d_outputs(self._D(inp.real, inp.real_cond)), d_outputs(self._D(inp.fake, inp.fake_cond))
         loss_d = sum(self.loss.d_loss(r, f, inp.real_target, inp.fake_target) for r, f in zip(outs_r, outs_f))
         d_real, d_fake = outs_r[0], outs_f[0]
         out = {"train/loss_d": loss_d.detach()}
+        if self.lecam:
+            reg = self.lecam(d_real, d_fake)
+            out["train/lecam"] = reg.detach()
+            loss_d = loss_d + reg
         if self.cutmix_prob and torch.rand(()) < self.cutmix_prob:
             loss_d = loss_d + cutmix_loss(self.D, inp.real, inp.fake)
         penalty = None if self.loss.penalty_every > 1 else self.loss.penalty(FirstOutput(self.D), inp.real, inp.fake,
@@ -135,19 +167,26 @@ class GAN:
         if self.d_tricks:  # D's output per provenance: only tricks mix sources (else d_real, d_fake say it)
             out |= per_source(p_real, p_fake, inp)
         out |= d_accuracy(self.loss, p_real, p_fake)
-        return out
+        self.augment.observe(p_real - (self.loss.threshold or 0.0))
+        return out | self.augment.stats()
 
     def d_reg_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         """The lazy penalty alone, scaled by its interval (StyleGAN2: the same strength on average)."""
         real, real_y, fake, _ = self._real_and_fake(batch)
+        real, fake = self.augment(real), self.augment(fake)
         penalty = self.loss.penalty(FirstOutput(self.D), real, fake, real_y) * self.loss.penalty_every
         return {"loss": penalty, "train/penalty": penalty.detach()}
 
     def g_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         z, y = self._noise(batch["x"].shape[0], batch["x"].device)
         fake = self._G(z, y)
-        loss_g = sum(self.loss.g_loss(o) for o in d_outputs(self._D(fake, y)))
+        loss_g = sum(self.loss.g_loss(o) for o in d_outputs(self._D(self.augment(fake), y)))
         return {"loss": loss_g, "train/loss_g": loss_g.detach()}
+
+    def rate_real(self, batch: dict[str, Tensor]) -> Tensor:
+        """D's output per real image of `batch`, in `train/d_real`'s units (metrics.overfit)."""
+        args = (batch["x"], batch["y"]) if self.num_classes else (batch["x"],)
+        return self.loss.d_output(rate_untouched(self.D, *args))
 
     # -- sampling --------------------------------------------------------------------------
     def sampler(self) -> nn.Module:

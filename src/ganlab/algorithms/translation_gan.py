@@ -17,18 +17,21 @@ return a logit map (PatchGAN) or {"global", "pixel"} (U-Net D, Schönfeld et al.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
 
+from ganlab.algorithms.augment import NoAugment
 from ganlab.algorithms.base import Phase, StepContext
 from ganlab.algorithms.d_inputs import DInputs
-from ganlab.algorithms.gan import FirstOutput, check_cutmix, d_accuracy, d_outputs, per_source
+from ganlab.algorithms.gan import FirstOutput, check_cutmix, d_accuracy, d_outputs, per_source, rate_untouched
 from ganlab.algorithms.image_pool import ImagePool
 from ganlab.errors import ConfigError
 from ganlab.losses import translation as losses
+from ganlab.losses.lecam import LeCam, lecam_or_none
 from ganlab.losses.unet_cutmix import cutmix_loss
 
 
@@ -42,12 +45,17 @@ class TranslationGAN:
                  g_every: int = 1,               # G updates once per g_every D updates (n_critic)
                  cutmix_prob: float = 0.0,       # U-Net D: chance per D step of the CutMix regularisation
                  d_tricks: Sequence = (),
+                 augment=None,                   # the augment group: one pipeline (one ADA p) for both Ds
+                 lecam: LeCam | None = None,     # LeCam regularisation, with EMAs per D (weight 0 = off)
                  order: str = "d_first",         # d_first (what configs without `order` meant) | g_first
                  n_visuals: int = 4):
         self.G_AB, self.G_BA, self.D_A, self.D_B, self.loss = G_AB, G_BA, D_A, D_B, loss
         self.l_cyc, self.l_id, self.l_perc, self.l_mask = lambda_cycle, lambda_identity, lambda_perceptual, lambda_mask
         self.pools = {"A": ImagePool(size=pool_size), "B": ImagePool(size=pool_size)}
         self.d_tricks = list(d_tricks)
+        self.augment = augment if augment is not None else NoAugment()
+        lecam = lecam_or_none(lecam)
+        self.lecam = {"A": lecam, "B": copy.deepcopy(lecam)} if lecam else {}
         self.n_visuals = n_visuals
         self.g_every = g_every
         self.cutmix_prob = check_cutmix(cutmix_prob, D_A)
@@ -68,10 +76,13 @@ class TranslationGAN:
     def _after_d(self) -> None:
         self.loss.after_d_step(self.D_A)
         self.loss.after_d_step(self.D_B)
+        self.augment.end_d_step()
 
     def state_dict(self) -> dict:
         return {"pools": {k: p.state_dict() for k, p in self.pools.items()},
-                "tricks": [t.state_dict() if hasattr(t, "state_dict") else {} for t in self.d_tricks]}
+                "tricks": [t.state_dict() if hasattr(t, "state_dict") else {} for t in self.d_tricks],
+                "augment": self.augment.state_dict(),
+                "lecam": {k: lc.state_dict() for k, lc in self.lecam.items()}}
 
     def load_state_dict(self, state: dict) -> None:
         for k, p in self.pools.items():
@@ -79,21 +90,31 @@ class TranslationGAN:
         for t, s in zip(self.d_tricks, state.get("tricks", [])):
             if hasattr(t, "load_state_dict"):
                 t.load_state_dict(s)
+        self.augment.load_state_dict(state.get("augment", {}))
+        for k, lc in self.lecam.items():
+            lc.load_state_dict(state["lecam"][k])
 
     # -- D phase ---------------------------------------------------------------------------
     def _d_side(self, D: nn.Module, real: Tensor, fake: Tensor, name: str, ctx: StepContext) -> dict[str, Tensor]:
         inp = DInputs(real=real, fake=fake)
         for trick in self.d_tricks:
             inp = trick(inp, ctx, algorithm=_OneD(D))
+        inp = inp.replace(real=self.augment(inp.real), fake=self.augment(inp.fake))
         outs_r, outs_f = d_outputs(D(inp.real)), d_outputs(D(inp.fake))
         loss = sum(self.loss.d_loss(r, f, inp.real_target, inp.fake_target) for r, f in zip(outs_r, outs_f))
         stats = {}
+        lecam = self.lecam.get(name.upper())
+        if lecam is not None:
+            reg = lecam(outs_r[0], outs_f[0])
+            stats[f"train/lecam_{name}"] = reg.detach()
+            loss = loss + reg
         if self.cutmix_prob and torch.rand(()) < self.cutmix_prob:
             loss = loss + cutmix_loss(D, inp.real, inp.fake)
         penalty = self.loss.penalty(FirstOutput(D), inp.real, inp.fake)
         if penalty is not None:
             loss = loss + penalty
         p_real, p_fake = self.loss.d_output(outs_r[0]), self.loss.d_output(outs_f[0])
+        self.augment.observe(p_real - (self.loss.threshold or 0.0))
         stats[f"train/d_real_{name}"], stats[f"train/d_fake_{name}"] = p_real.mean(), p_fake.mean()
         return {"loss": loss, "p_real": p_real, "p_fake": p_fake, "inp": inp, **stats}
 
@@ -133,11 +154,11 @@ class TranslationGAN:
                        real_source=torch.cat([inp_a.real_source, inp_b.real_source]),
                        fake_source=torch.cat([inp_a.fake_source, inp_b.fake_source]))
         out |= per_source(p_real, p_fake, both) | d_accuracy(self.loss, p_real, p_fake)
-        return out
+        return out | self.augment.stats()
 
     # -- G phase ---------------------------------------------------------------------------
     def _adv(self, D, fake: Tensor) -> Tensor:
-        return sum(self.loss.g_loss(o) for o in d_outputs(D(fake)))
+        return sum(self.loss.g_loss(o) for o in d_outputs(D(self.augment(fake))))
 
     def g_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         a, b = batch["A"], batch["B"]
@@ -164,6 +185,11 @@ class TranslationGAN:
             out["train/mask_coverage"] = 0.5 * (ab["attn"].detach().mean() + ba["attn"].detach().mean())
         out |= {"loss": loss, "train/loss_g": loss.detach()}
         return out
+
+    def rate_real(self, batch: dict[str, Tensor]) -> Tensor:
+        """D_A's output per real A image and D_B's per real B image (metrics.overfit)."""
+        return torch.cat([self.loss.d_output(rate_untouched(self.D_A, batch["A"])),
+                          self.loss.d_output(rate_untouched(self.D_B, batch["B"]))])
 
     # -- inference -------------------------------------------------------------------------
     @torch.no_grad()

@@ -28,12 +28,15 @@ class HealthWatch(Callback):
                  spike_min_jump: float = 0.5,           # ... and an absolute jump at least this big
                  diversity_every: int = 0,              # steps between diversity checks (0 = off)
                  diversity_drop: float = 0.3,           # flag when diversity < this x real diversity
-                 diversity_patience: int = 3):          # consecutive diversity checks before the flag
+                 diversity_patience: int = 3,           # consecutive diversity checks before the flag
+                 d_overfit_gap: float = 0.2,            # val/d_overfit_gap above this ...
+                 d_overfit_patience: int = 2):          # ... for this many evaluations in a row: d_overfit
         self.patience, self.eps = patience, d_loss_eps
         self.div_patience = diversity_patience
         self.grad_low, self.grad_high = grad_low, grad_high
         self.window, self.sigmas, self.min_jump = spike_window, spike_sigmas, spike_min_jump
         self.div_every, self.div_drop = diversity_every, diversity_drop
+        self.overfit_gap, self.overfit_patience = d_overfit_gap, d_overfit_patience
         self.counts: dict[str, int] = {}
         self.raised: set[str] = set()
         self.history: dict[str, deque] = {}
@@ -86,6 +89,16 @@ class HealthWatch(Callback):
         if self.div_every and run.step % self.div_every == 0:
             with run.isolated_rng():
                 self._diversity(run)
+
+    def on_eval_end(self, run, metrics):
+        gap = metrics.get("val/d_overfit_gap")
+        if gap is None:
+            return
+        self._persist(run, "d_overfit", gap > self.overfit_gap,
+                      f"D rates its training images {metrics['val/d_real_train']:.3g} and held-out real images "
+                      f"{metrics['val/d_real_heldout']:.3g} (gap {gap:.3g} > {self.overfit_gap:g}) for "
+                      f"{self.overfit_patience} evaluations: D is overfitting the training set "
+                      f"(augment=diffaug or ada, loss.lecam.weight)", patience=self.overfit_patience)
 
     # -- sample diversity: mean pairwise distance of fixed-noise samples vs real images -------
     @staticmethod

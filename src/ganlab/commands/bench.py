@@ -18,6 +18,7 @@ from rich.table import Table
 
 from ganlab.commands.bench_matrix import matrix
 from ganlab.commands.bench_quality import quality
+from ganlab.commands.bench_small_data import small_data
 from ganlab.commands.bench_translation import translation
 from ganlab.config import compose
 
@@ -149,3 +150,4 @@ def loader(n: int, image_size: int, rounds: int) -> None:
 command.add_command(quality)
 command.add_command(matrix)
 command.add_command(translation)
+command.add_command(small_data)

@@ -10,22 +10,24 @@ import click
 from ganlab.commands.args import CKPT, DEVICE, writable_output
 from ganlab.errors import UsageError
 
-FID_NAMES = ("fid", "kid")
+FID_NAMES = ("fid", "kid", "precision", "recall", "density", "coverage")  # one FIDKIDEvaluator pass
 
 
 @click.command("eval")
 @CKPT
 @click.option("--metrics", "names", default="fid,kid", show_default=True, metavar="M1,M2",
-              help="fid, kid and the data's own evaluators by name (modes, masks)")
+              help="fid, kid, precision, recall, density, coverage and the data's own evaluators by name (modes, masks)")
 @click.option("--feature", default="inception", show_default=True, type=click.Choice(["inception", "random_conv"]),
               help="FID/KID features: Inception (needs --weights-path) or the random-conv proxy")
 @click.option("--weights-path", type=click.Path(exists=True, dir_okay=False), help="Inception weights (pt_inception-2015-12-05)")
 @click.option("--n", default=5000, show_default=True, type=click.IntRange(min=2), help="generated samples for FID/KID")
 @click.option("--out", help="JSON file to write  [default: eval.json beside CKPT]")
+@click.option("--resize", default="legacy", show_default=True, type=click.Choice(["legacy", "clean"]),
+              help="how images reach the FID features: torch-fidelity's resize, or clean-fid's")
 @click.option("--cache-dir", default="data/cache", show_default=True, help="reference statistics cache")
 @DEVICE
 def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: int, out: str | None,
-            cache_dir: str, device: str) -> None:
+            resize: str, cache_dir: str, device: str) -> None:
     """Metrics of a checkpoint, written to eval.json beside it."""
     from ganlab.data.loader import SeededSamples
     from ganlab.errors import ConfigError
@@ -59,7 +61,7 @@ def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: in
     if any(m in FID_NAMES for m in wanted):
         try:
             extractor = build_node(feature_node(feature, weights_path), "--feature")
-            ev = FIDKIDEvaluator(feature=extractor, n_samples=n, cache_dir=cache_dir)
+            ev = FIDKIDEvaluator(feature=extractor, n_samples=n, cache_dir=cache_dir, resize=resize)
             res = ev(run)
         except (MetricsError, ConfigError) as e:  # ConfigError: build_node's wrapping of the extractor's check
             raise UsageError(str(e).removeprefix("--feature: ").replace(WEIGHTS_KEY, "--weights-path")) from e

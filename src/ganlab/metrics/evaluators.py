@@ -82,17 +82,20 @@ class TranslationMetrics:
 class FIDKIDEvaluator:
     """FID and KID of generated (or translated) images against a reference split, with
     torchmetrics' estimators (metrics.fid.FIDKID) on the features of `feature` (a node with its
-    own `_target_`: features.InceptionFeatures or RandomConvFeatures). Reference statistics are
-    computed once per (data, split, feature extractor, image size, sample count) and cached.
+    own `_target_`: features.InceptionFeatures or RandomConvFeatures), and on the same features
+    precision, recall, density and coverage (metrics.prdc, k = `prdc_k`). Reference statistics are
+    computed once per (data, split, feature extractor, resize, image size, sample count) and cached.
     Metric names carry the extractor unless it is the standard Inception: val/fid, val/kid vs
     val/fid_random_conv, val/kid_random_conv (a random small CNN: only for relative comparisons
-    within ganlab, never against papers)."""
+    within ganlab, never against papers). Translation models: G_AB(test A) against test B."""
 
     def __init__(self, *, feature: nn.Module,
                  n_samples: int = 5000,             # generated images (and reference images, at most)
                  kid_subset_size: int = 1000, kid_subsets: int = 100,
                  cache_dir: str = "data/cache",     # reference statistics land here
-                 batch_size: int = 100):
+                 batch_size: int = 100,
+                 prdc_k: int = 5,                   # k-NN balls of precision/recall/density/coverage; 0 = off
+                 resize: str = "legacy"):           # legacy | clean (clean-fid's protocol): metrics.fid.RESIZES
         if not isinstance(feature, nn.Module):  # e.g. the old `feature: random_conv`
             raise ConfigError(f"feature={feature!r}: must be an extractor node, e.g. "
                               f"{{_target_: ganlab.metrics.features.RandomConvFeatures}}")
@@ -100,12 +103,19 @@ class FIDKIDEvaluator:
         self.n, self.bs, self.cache_dir = n_samples, batch_size, cache_dir
         self.kid_subset_size, self.kid_subsets = kid_subset_size, kid_subsets
         self.suffix = "" if self.feature_name == "inception" else f"_{self.feature_name}"
+        from ganlab.metrics.fid import RESIZES
+        if resize not in RESIZES:
+            raise ConfigError(f"resize={resize!r}: choose {' or '.join(RESIZES)}")
+        if prdc_k < 0:
+            raise ConfigError(f"prdc_k={prdc_k}: must be >= 0 (0 = no precision/recall)")
+        self.prdc_k, self.resize = prdc_k, resize
         self.protocol: dict = {}
         self._metric = None
 
     def _build(self, device):
         from ganlab.metrics.fid import FIDKID
-        return FIDKID(feature=self.feature, kid_subsets=self.kid_subsets, kid_subset_size=self.kid_subset_size).to(device)
+        return FIDKID(feature=self.feature, kid_subsets=self.kid_subsets, kid_subset_size=self.kid_subset_size,
+                      resize=self.resize).to(device)
 
     def _reference(self, run, metric, split: str, key: str, dataset) -> None:
         from pathlib import Path
@@ -113,7 +123,8 @@ class FIDKIDEvaluator:
         from ganlab.metrics.fid import load_reference, save_reference
         n = min(self.n, len(dataset))
         size = run.cfg.data.get("image_size")
-        path = Path(self.cache_dir) / f"fidref_{run.cfg.data.name}_{split}_{key}_{self.feature_name}_{size}px_{n}.pt"
+        resize = "" if self.resize == "legacy" else f"_{self.resize}"  # legacy keeps the older file names
+        path = Path(self.cache_dir) / f"fidref_{run.cfg.data.name}_{split}_{key}_{self.feature_name}{resize}_{size}px_{n}.pt"
         if path.is_file():
             state, _ = load_reference(path)
             metric.load_real_state(state)
@@ -155,4 +166,16 @@ class FIDKIDEvaluator:
         self.protocol = metric.protocol(reference_split=f"{run.cfg.data.name}/{split}/{key}",
                                         image_size=run.cfg.data.get("image_size"))
         self.protocol["n_fake"] = n_fake
-        return {f"val/fid{self.suffix}": res["fid"], f"val/kid{self.suffix}": res["kid"]}
+        self.protocol["fake"] = (f"generated, {n_fake} samples" if hasattr(algo, "generate") else
+                                 f"G_AB({run.cfg.data.name}/{split}/A), first {n_fake}: translated test A vs test B")
+        if not hasattr(algo, "generate"):
+            self.protocol["direction"] = "AtoB"
+        out = {f"val/fid{self.suffix}": res["fid"], f"val/kid{self.suffix}": res["kid"]}
+        if self.prdc_k:
+            from ganlab.metrics.prdc import prdc
+            real, fake = metric.feature_sets()
+            out |= {f"val/{k}{self.suffix}": v for k, v in prdc(real, fake, k=self.prdc_k).items()}
+            self.protocol["prdc"] = {"implementation": "torch-fidelity precision/recall; density/coverage "
+                                     "(Naeem et al. 2020) in ganlab.metrics.prdc", "k": self.prdc_k,
+                                     "n_real": int(real.shape[0]), "n_fake": int(fake.shape[0])}
+        return out

@@ -42,6 +42,7 @@ class InceptionFeatures(nn.Module):
 
     comparable = True
     extractor_name = "inception"
+    input_size = 299   # what metrics.<evaluator>.resize=clean resizes to
 
     def __init__(self, *, weights_path: str | Path | None = None, dims: int = 2048):
         super().__init__()
@@ -89,6 +90,7 @@ class RandomConvFeatures(nn.Module):
 
     comparable = False
     extractor_name = "random_conv"
+    input_size = None  # any size: resize=clean only quantises
 
     def __init__(self, *, dims: int = 64, seed: int = 0, width: int = 32):
         super().__init__()

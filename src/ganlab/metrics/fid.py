@@ -19,6 +19,23 @@ from ganlab.files import atomic_write_bytes
 from ganlab.metrics.errors import MetricsError
 
 REAL_KEYS = ("fid_sum", "fid_cov_sum", "fid_n", "kid_features")
+# how images reach the extractor (recorded in protocols)
+RESIZES = {
+    "legacy": "the extractor's own (Inception: torch-fidelity's TF1-compatible bilinear resize to 299)",
+    "clean": "clean-fid's: quantised to uint8 as saved images, then an antialiased bicubic resize (PIL's filter, "
+             "torch antialias=True) to the extractor's input size; Inception gets it re-quantised to uint8 "
+             "(torch-fidelity takes uint8 only; clean-fid keeps floats)",
+}
+
+
+def clean_resize(x: Tensor, size: int | None) -> Tensor:
+    """clean-fid's protocol on images in [0, 1]: uint8 quantisation, then an antialiased bicubic
+    resize to `size` (None: the quantisation only), clamped back to [0, 1]."""
+    x = (x.float() * 255).round().clamp(0, 255) / 255
+    if size is not None and tuple(x.shape[-2:]) != (size, size):
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bicubic", antialias=True,
+                                            align_corners=False).clamp(0, 1)
+    return x
 
 
 class _PassThrough(nn.Module):
@@ -41,8 +58,12 @@ class FIDKID(nn.Module):
     """
 
     def __init__(self, *, feature: nn.Module, kid_subsets: int = 100, kid_subset_size: int = 1000,
-                 reset_real_features: bool = False, kid_seed: int = 0):
+                 reset_real_features: bool = False, kid_seed: int = 0,
+                 resize: str = "legacy"):   # legacy | clean: how images reach the extractor (RESIZES)
         super().__init__()
+        if resize not in RESIZES:
+            raise MetricsError(f"resize={resize!r}: choose {' or '.join(RESIZES)}")
+        self.resize = resize
         from torchmetrics.image.fid import FrechetInceptionDistance
         from torchmetrics.image.kid import KernelInceptionDistance
 
@@ -62,6 +83,8 @@ class FIDKID(nn.Module):
     @torch.no_grad()
     def features(self, images: Tensor) -> Tensor:
         x = (images + 1) / 2  # keeps the dtype: an identity extractor sees exactly (x + 1) / 2
+        if self.resize == "clean":
+            x = clean_resize(x, getattr(self.feature, "input_size", None))
         return self.feature(x).double()  # float64 so the covariance sums do not lose precision
 
     def update_real(self, images: Tensor) -> None:
@@ -91,6 +114,10 @@ class FIDKID(nn.Module):
             torch.manual_seed(self.kid_seed)
             kid_mean, kid_std = self.kid.compute()
         return {"fid": float(self.fid.compute()), "kid": float(kid_mean), "kid_std": float(kid_std)}
+
+    def feature_sets(self) -> tuple[Tensor, Tensor]:
+        """(real, fake) features as accumulated (KID keeps them all): for precision / recall."""
+        return torch.cat(self.kid.real_features), torch.cat(self.kid.fake_features)
 
     def reset(self) -> None:
         """Drop the fake features (and the real ones only if reset_real_features)."""
@@ -124,7 +151,7 @@ class FIDKID(nn.Module):
         return protocol(feature=self.feature, n_real=self.n_real, n_fake=self.n_fake,
                         reference_split=reference_split, image_size=image_size,
                         kid_subsets=self.kid_subsets,
-                        kid_subset_size=min(self.kid_subset_size, self.n_real, self.n_fake))
+                        kid_subset_size=min(self.kid_subset_size, self.n_real, self.n_fake), resize=self.resize)
 
 
 def _num_features(feature: nn.Module) -> int:
@@ -135,7 +162,8 @@ def _num_features(feature: nn.Module) -> int:
 
 
 def protocol(*, feature: nn.Module, n_real: int, n_fake: int, reference_split: str,
-             image_size: int | tuple[int, int] | None, kid_subsets: int, kid_subset_size: int) -> dict:
+             image_size: int | tuple[int, int] | None, kid_subsets: int, kid_subset_size: int,
+             resize: str = "legacy") -> dict:
     """What a reported FID/KID was computed with (recorded next to the numbers)."""
     import torchmetrics
 
@@ -151,6 +179,8 @@ def protocol(*, feature: nn.Module, n_real: int, n_fake: int, reference_split: s
                        else None if image_size is None else int(image_size)),
         "kid_subsets": int(kid_subsets),
         "kid_subset_size": int(kid_subset_size),
+        "resize": resize,
+        "resize_detail": RESIZES[resize],
     }
 
 

@@ -17,6 +17,16 @@ MAY_CHANGE = ("trainer.max_steps", "trainer.max_epochs", "trainer.stop_at_step",
               "callbacks.", "logger.", "metrics.", "data.evaluators.", "resume")
 
 
+# config nodes added after runs were written, and what they hold when they leave such a run as it
+# was: a run saved without them resumes when they are off (augment=none, loss.lecam.weight=0)
+ADDED_OFF = {
+    ("augment.", "model.algorithm.augment."): lambda new: (new.get("augment") or {}).get("_target_", "").endswith(
+        ".NoAugment"),
+    ("loss.lecam.", "model.algorithm.lecam."): lambda new: ((new.get("loss") or {}).get("lecam") or {}).get(
+        "weight", 0) == 0,
+}
+
+
 def flatten(tree, prefix: str = "") -> dict[str, object]:
     if isinstance(tree, dict):
         out = {}
@@ -42,6 +52,9 @@ def changed_keys(saved: dict, new: dict) -> list[str]:
                           f"before that change cannot be resumed; start a new run (or resume with the ganlab that wrote it)")
     a, b = flatten(saved), flatten(new)
     changed = sorted(k for k in a.keys() | b.keys() if a.get(k, "<absent>") != b.get(k, "<absent>"))
+    for prefixes, off in ADDED_OFF.items():  # a run written before these nodes existed, resumed with them off
+        if off(new) and not any(k.startswith(prefixes) for k in a):
+            changed = [k for k in changed if not k.startswith(prefixes)]
     refused = sorted((k for k in changed if not _may_change(k)), key=lambda k: (k.count("."), k))
     if refused:
         k = refused[0]  # the shallowest key: usually the one overridden (model.width, not what it feeds)

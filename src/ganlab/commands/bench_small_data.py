@@ -1,0 +1,93 @@
+"""`ganlab bench small-data`: does augmentation keep D from overfitting a small dataset? DCGAN
+on 500 `shapes` images (experiment=small_data) with augment=none, diffaug, ada over seeds, at
+equal steps: the FID proxy, precision, recall, density, coverage and D's held-out gap (its mean
+output on training images minus on held-out real ones), mean ± std."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ganlab.commands.bench_quality import _ms, _train
+
+AUGMENTS = ("none", "diffaug", "ada")
+# column -> (metric in summary.json, decimals); "lower is better" for fid and the gap
+COLUMNS = {
+    "FID proxy": ("val/fid_random_conv", 3),
+    "precision": ("val/precision_random_conv", 3),
+    "recall": ("val/recall_random_conv", 3),
+    "density": ("val/density_random_conv", 3),
+    "coverage": ("val/coverage_random_conv", 3),
+    "D train": ("val/d_real_train", 3),
+    "D held-out": ("val/d_real_heldout", 3),
+    "D gap": ("val/d_overfit_gap", 3),
+}
+PRINTED = [c for c in COLUMNS if c not in ("D train", "D held-out")]  # those two: in the JSON
+
+
+@click.command("small-data")
+@click.option("--seeds", default=3, show_default=True, type=click.IntRange(min=1), help="seeds 0..N-1 per choice")
+@click.option("--jobs", default=os.cpu_count() or 1, show_default="cores", type=click.IntRange(min=1),
+              help="runs in parallel")
+@click.option("--augment", "augments", default=",".join(AUGMENTS), show_default=True, metavar="A1,A2",
+              help="augment choices to compare")
+@click.option("--steps", type=click.IntRange(min=1), help="trainer.max_steps  [default: the preset's]")
+@click.option("--out", help="folder for the runs  [default: outputs/bench_small_data/<time>]")
+@click.argument("overrides", nargs=-1)
+def small_data(seeds: int, jobs: int, augments: str, steps: int | None, out: str | None,
+               overrides: tuple[str, ...]) -> None:
+    """augment=none|diffaug|ada on 500 images over seeds; OVERRIDES go to every run (key=value)."""
+    chosen = [a.strip() for a in augments.split(",") if a.strip()]
+    unknown = [a for a in chosen if a not in AUGMENTS]
+    if unknown or not chosen:
+        raise click.BadParameter(f"{','.join(unknown)}: choose from {','.join(AUGMENTS)}", param_hint="--augment")
+    out = Path(out or f"outputs/bench_small_data/{time.strftime('%Y-%m-%d_%H-%M-%S')}")
+    console = Console(width=max(120, Console().width))
+    runs = []
+    for a in chosen:
+        for s in range(seeds):
+            run_dir = out / f"{a}_seed{s}"
+            extra = [f"trainer.max_steps={steps}"] if steps else []
+            runs.append((a, s, run_dir, ["experiment=small_data", f"augment={a}", f"seed={s}", "trainer.device=cpu",
+                                         f"hydra.run.dir={run_dir}", *extra, *overrides]))
+    out.mkdir(parents=True, exist_ok=True)
+    console.print(f"bench small-data: {len(runs)} runs ({', '.join(chosen)} x {seeds} seeds) -> {out}")
+    t0 = time.time()
+    with ThreadPoolExecutor(jobs) as pool:
+        codes = list(pool.map(lambda r: _train(r[3], out / f"{r[0]}_seed{r[1]}.log"), runs))
+    results: dict[str, list[dict]] = {a: [] for a in chosen}
+    for (a, s, run_dir, _), code in zip(runs, codes):
+        summary = run_dir / "summary.json"
+        if code != 0 or not summary.is_file():
+            console.print(f"[red]augment={a} seed {s} failed[/] (see {out / f'{a}_seed{s}.log'})")
+            continue
+        results[a].append(json.loads(summary.read_text()))
+    rows = {a: summarize(ss) for a, ss in results.items() if ss}
+    step = next((ss[0]["step"] for ss in results.values() if ss), 0)
+    table = Table(title=f"small data: DCGAN, 500 shapes images, {step} steps, mean ± std over seeds "
+                        f"({time.time() - t0:.0f} s wall)")
+    for col in ("augment", *PRINTED, "d_overfit", "seeds"):
+        table.add_column(col, no_wrap=True)
+    for a, row in rows.items():
+        table.add_row(a, *(f"{row[c][0]:.{COLUMNS[c][1]}f}±{row[c][1]:.{COLUMNS[c][1]}f}" for c in PRINTED),
+                      str(row["d_overfit events"]), str(row["seeds"]))
+    console.print(table)
+    (out / "bench_small_data.json").write_text(json.dumps(rows, indent=2) + "\n")
+    if any(len(ss) < seeds for ss in results.values()):
+        sys.exit(1)
+
+
+def summarize(summaries: list[dict]) -> dict:
+    """Mean and std over seeds of each column's final value, and the d_overfit events raised."""
+    row = {c: _ms([s["metrics"].get(key, float("nan")) for s in summaries]) for c, (key, _) in COLUMNS.items()}
+    row["d_overfit events"] = sum(e["kind"] == "d_overfit" for s in summaries for e in s["events"])
+    row["seeds"] = len(summaries)
+    return row
