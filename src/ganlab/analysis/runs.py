@@ -17,7 +17,7 @@ import yaml
 from ganlab.config import override_key
 
 # overrides that say where/how a run ran, not what it is
-IGNORED_OVERRIDES = ("resume", "trainer.device")
+IGNORED_OVERRIDES = ("resume", "trainer.device", "logger")
 SAMPLE_RE = re.compile(r"^(?P<name>.+)_step(?P<step>\d+)\.png$")
 
 

@@ -19,10 +19,16 @@ log = logging.getLogger("ganlab")
 
 
 class TensorBoardLogger:
-    def __init__(self, *, log_dir: str, flush_secs: int = 30,
-                 purge_step: int | None = None):  # resume: events at steps >= this are dropped
-        self.dir = Path(log_dir)
-        self.writer = SummaryWriter(log_dir=str(self.dir), flush_secs=flush_secs, purge_step=purge_step)
+    """Events in <run dir>/tb/ (callbacks/loggers.py has the logger interface)."""
+
+    def __init__(self, *, flush_secs: int = 30):
+        self.flush_secs = flush_secs
+        self.writer = None
+
+    def open(self, run_dir: Path, *, purge_step: int | None = None) -> None:
+        # purge_step: events at steps >= it, written by the stopped run, are dropped
+        self.dir = run_dir / "tb"
+        self.writer = SummaryWriter(log_dir=str(self.dir), flush_secs=self.flush_secs, purge_step=purge_step)
 
     def scalar(self, name: str, value: float, step: int) -> None:
         self.writer.add_scalar(name, value, step)
@@ -34,7 +40,7 @@ class TensorBoardLogger:
         self.writer.add_image(name, img.clamp(0, 1), step)
 
     def figure(self, name: str, fig, step: int) -> None:
-        self.writer.add_figure(name, fig, step, close=True)
+        self.writer.add_figure(name, fig, step, close=False)  # other loggers draw it too
 
     def hparams(self, hparams: dict, metric_tags: list[str]) -> None:
         """The HParams plugin's record of this run: its hyper-parameters, and as metrics the
@@ -107,7 +113,7 @@ def run_hparams(run, keys: list[str]) -> dict:
     overrides = run.dir / ".hydra" / "overrides.yaml"
     extra = yaml.safe_load(overrides.read_text()) if overrides.is_file() else []
     for key in [*keys, *(override_key(o) for o in extra or [])]:
-        if key.startswith("hydra") or key in ("resume", "trainer.device") or key in hp:
+        if key.startswith("hydra") or key in ("resume", "trainer.device", "logger") or key in hp:
             continue
         v = OmegaConf.select(run.cfg, key, default=None)
         hp[key] = v if isinstance(v, int | float | str | bool) else str(v)

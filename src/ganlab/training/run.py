@@ -42,6 +42,7 @@ class Run:
         self.evaluators, self.callbacks = (setup.evaluators, callbacks) if ranks.is_main else ({}, {})
         self._datasets = {"train": setup.batches.samples.dataset}
         self.logger = None  # attached once the run directory exists (training/loop.py)
+        self.loggers: dict = {}  # what it is made of: built and checked in prepare.py, opened then
         self.console = console or Console()
         self.precision = Precision(cfg.trainer.precision, device)
         self.phases = self.algorithm.phases()
