@@ -138,6 +138,18 @@ def test_report_end_to_end_on_a_real_run(ganlab, tmp_path):
     assert len(imgs) >= 3  # losses, D outputs, a sample grid at least
     assert all(i.startswith(PNG_SIGNATURE) for i in imgs)
     assert "train/loss_d" in html and "Losses" in html and "D outputs per source" in html
+    assert "<figcaption>final_samples.png</figcaption>" in html  # the run's last grid, 8 x 8
+
+
+def test_report_of_a_csv_only_run_plots_from_metrics_csv(tmp_path):
+    import shutil
+    run = make_run(tmp_path)
+    scalars = read_scalars(run)
+    shutil.rmtree(run / "tb")
+    rows = ["step,metric,value"] + [f"{st},{tag},{v!r}" for tag, pts in scalars.items() for st, v in pts]
+    (run / "metrics.csv").write_text("\n".join(rows) + "\n3,train/lo")  # and a torn last row
+    assert read_scalars(run) == scalars
+    assert len(images(write_report(run).read_text())) == 5 + 8
 
 
 IMG_TAG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" class="([^"]+)" '

@@ -180,6 +180,17 @@ def samples_section(run: RunRecord) -> str:
     return "".join(parts) or "<p>No sample grids in samples/.</p>"
 
 
+def final_section(run: RunRecord) -> str:
+    """final_samples.png (final_<name>.png for translation), written at the end of the run."""
+    parts = []
+    for f in sorted(run.path.glob("final_*.png")):
+        png = f.read_bytes()
+        if png.startswith(PNG_SIGNATURE):
+            parts.append(f"<figure>{_img(png, cls='sample', alt=f.stem, upscale=True)}"
+                         f"<figcaption>{html.escape(f.name)}</figcaption></figure>")
+    return "".join(parts) or "<p>No final samples (written when a run ends).</p>"
+
+
 def results_section(run: RunRecord) -> str:
     s, parts = run.summary, []
     if run.metrics:
@@ -224,6 +235,7 @@ def render(run: RunRecord) -> str:
         "<h2>Results</h2>", results_section(run),
         "<h2>Events</h2>", events_section(run),
         "<h2>Curves</h2>", plot_section(run),
+        "<h2>Final samples</h2>", final_section(run),
         "<h2>Samples over time</h2>", samples_section(run),
     ]
     if protocols:

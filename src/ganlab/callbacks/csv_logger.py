@@ -68,10 +68,3 @@ def _rows_text(rows: list[list[str]]) -> str:
     w.writerows(rows)
     return buf.getvalue()
 
-
-def read_csv(path: str | Path) -> dict[str, list[tuple[int, float]]]:
-    """metrics.csv back as {metric: [(step, value), ...]}."""
-    out: dict[str, list[tuple[int, float]]] = {}
-    for step, name, value in _rows_before(Path(path), 2**62):
-        out.setdefault(name, []).append((int(step), float(value)))
-    return out
