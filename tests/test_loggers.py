@@ -131,6 +131,10 @@ def test_mlflow_resume_continues_the_run_and_logs_each_step_once(tmp_path, offli
     (r,) = client.search_runs([exp.experiment_id])
     assert [(m.step, m.value) for m in client.get_metric_history(r.info.run_id, "train/loss_d")] == \
         [(1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0)]
+    assert r.info.status == "FINISHED"  # no summary.json: nothing says it failed
+    (run_dir / "summary.json").write_text('{"status": "failed"}')
+    log_steps(MLflowLogger(tracking_uri=str(offline)), run_dir, [], purge_step=5)
+    assert client.get_run(r.info.run_id).info.status == "FAILED"  # the run's status, shown in MLflow
 
 
 def test_wandb_resume_continues_the_same_run(tmp_path, offline):
@@ -156,3 +160,10 @@ def test_a_missing_logger_package_is_one_line_naming_the_install(ganlab, tmp_pat
     assert "logger.wandb" in p.stderr and "pip install wandb" in p.stderr
     assert "Traceback" not in p.stderr
     assert not (tmp_path / "outputs").exists()  # checked before the run directory exists
+
+
+def test_no_logger_at_all_still_trains_and_draws(ganlab, tmp_path):
+    ganlab("train", *TINY, "~logger", "hydra.run.dir=run")
+    run = tmp_path / "run"
+    assert summary(run)["status"] == "ok" and not (run / "tb").exists() and not (run / "metrics.csv").exists()
+    assert list((run / "samples").glob("grid_step*.png")) and (run / "final_samples.png").is_file()

@@ -10,6 +10,7 @@ are logged again, by a run that is bitwise the stopped one."""
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 from ganlab.errors import ConfigError
@@ -44,6 +45,15 @@ class Loggers:
     def close(self) -> None:
         for lg in self.loggers.values():
             lg.close()
+
+
+def run_status(run_dir: Path) -> str | None:
+    """The run's status (ok | failed | interrupted) from summary.json, which is written before
+    the loggers close: W&B and MLflow mark their run by it."""
+    try:
+        return json.loads((run_dir / "summary.json").read_text()).get("status")
+    except (OSError, ValueError):
+        return None
 
 
 def require(module: str, *, pip: str):

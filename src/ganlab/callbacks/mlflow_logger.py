@@ -11,9 +11,10 @@ import logging
 import os
 from pathlib import Path
 
-from ganlab.callbacks.loggers import require
+from ganlab.callbacks.loggers import require, run_status
 
 log = logging.getLogger("ganlab")
+MLFLOW_STATUS = {"ok": "FINISHED", "failed": "FAILED", "interrupted": "KILLED"}
 
 
 class MLflowLogger:
@@ -30,6 +31,7 @@ class MLflowLogger:
         self.run_id = None
 
     def open(self, run_dir: Path, *, purge_step: int | None = None) -> None:
+        self.run_dir = run_dir
         self.client = client = self.mlflow.MlflowClient(tracking_uri=self.uri)
         id_file = run_dir / "mlflow_run_id"
         self.logged: dict[str, int] = {}  # metric -> the last step MLflow already has (a resume)
@@ -70,5 +72,5 @@ class MLflowLogger:
 
     def close(self) -> None:
         if self.run_id is not None:
-            self.client.set_terminated(self.run_id)
+            self.client.set_terminated(self.run_id, status=MLFLOW_STATUS.get(run_status(self.run_dir), "FINISHED"))
             self.run_id = None

@@ -9,7 +9,7 @@ import html
 import secrets
 from pathlib import Path
 
-from ganlab.callbacks.loggers import require
+from ganlab.callbacks.loggers import require, run_status
 
 
 class WandbLogger:
@@ -23,7 +23,7 @@ class WandbLogger:
         self.run = None
 
     def open(self, run_dir: Path, *, purge_step: int | None = None) -> None:
-        wandb = self.wandb
+        wandb, self.run_dir = self.wandb, run_dir
         (run_dir / "wandb").mkdir(exist_ok=True)
         id_file = run_dir / "wandb" / "ganlab_run_id"
         run_id = id_file.read_text().strip() if id_file.is_file() else secrets.token_hex(4)
@@ -50,5 +50,5 @@ class WandbLogger:
 
     def close(self) -> None:
         if self.run is not None:
-            self.run.finish()
+            self.run.finish(exit_code=1 if run_status(self.run_dir) == "failed" else 0)
             self.run = None

@@ -88,10 +88,10 @@ def _open_run_dir(run: Run) -> None:
     run.beat()
     for stale in remove_stale_temps(run.ckpt_dir) + remove_stale_temps(run.dir):
         log.info("removed %s, left by a write that was cut off", stale)
-    if run.loggers:
-        # a resumed run re-logs the steps after its checkpoint: drop what the stopped run logged there
-        purge = run.step + 1 if run.resumed_from is not None else None
-        run.logger = Loggers(run.loggers, run_dir=run.dir, purge_step=purge)
+    # a resumed run re-logs the steps after its checkpoint: drop what the stopped run logged there.
+    # No logger (~logger): an empty fan-out, so the callbacks that log need no special case
+    purge = run.step + 1 if run.resumed_from is not None else None
+    run.logger = Loggers(run.loggers, run_dir=run.dir, purge_step=purge)
 
 
 def banner(run: Run) -> str:
