@@ -167,3 +167,33 @@ def test_no_logger_at_all_still_trains_and_draws(ganlab, tmp_path):
     run = tmp_path / "run"
     assert summary(run)["status"] == "ok" and not (run / "tb").exists() and not (run / "metrics.csv").exists()
     assert list((run / "samples").glob("grid_step*.png")) and (run / "final_samples.png").is_file()
+
+
+def test_wandb_and_mlflow_take_images_figures_and_text(tmp_path, offline):
+    pytest.importorskip("wandb")
+    mlflow = pytest.importorskip("mlflow")
+    import torch
+
+    from ganlab.callbacks.mlflow_logger import MLflowLogger
+    from ganlab.callbacks.wandb_logger import WandbLogger
+    from ganlab.metrics.modes import scatter_figure
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    centers = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    for lg in (WandbLogger(), MLflowLogger(tracking_uri=str(offline))):
+        lg.open(run_dir)
+        lg.image("samples/grid", torch.rand(3, 10, 12), 1)
+        lg.figure("samples/scatter", scatter_figure(centers.repeat(25, 1) + 0.01 * torch.randn(50, 2), centers, 0.01), 1)
+        lg.text("events/spike", "step 1: loss_d <spiked>", 1)
+        lg.close()
+    (session,) = (run_dir / "wandb").glob("offline-run-*")
+    media = session / "files" / "media"
+    assert list(media.glob("images/samples/grid_*.png")) and list(media.glob("images/samples/scatter_*.png"))
+    (event,) = media.glob("html/events/spike_*.html")
+    assert "&lt;spiked&gt;" in event.read_text()
+    client = mlflow.MlflowClient(tracking_uri=offline.as_uri())
+    run_id = (run_dir / "mlflow_run_id").read_text().strip()
+    art = Path(client.get_run(run_id).info.artifact_uri.removeprefix("file://"))
+    assert (art / "samples/scatter/step00000001.png").is_file()
+    assert "&lt;spiked&gt;" in (art / "events/spike/step00000001.html").read_text()
+    assert list(art.glob("images/samples_grid+step+1+*.png"))

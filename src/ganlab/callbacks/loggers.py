@@ -10,8 +10,11 @@ are logged again, by a run that is bitwise the stopped one."""
 from __future__ import annotations
 
 import importlib
+import io
 import json
 from pathlib import Path
+
+import numpy as np
 
 from ganlab.errors import ConfigError
 
@@ -45,6 +48,15 @@ class Loggers:
     def close(self) -> None:
         for lg in self.loggers.values():
             lg.close()
+
+
+def figure_pixels(fig, *, dpi: int = 80) -> np.ndarray:
+    """A matplotlib figure as an HWC uint8 array (drawn with Agg here, not by pyplot elsewhere)."""
+    from PIL import Image
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    buf.seek(0)
+    return np.asarray(Image.open(buf).convert("RGB"))
 
 
 def run_status(run_dir: Path) -> str | None:

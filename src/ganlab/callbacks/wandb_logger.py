@@ -9,7 +9,7 @@ import html
 import secrets
 from pathlib import Path
 
-from ganlab.callbacks.loggers import require, run_status
+from ganlab.callbacks.loggers import figure_pixels, require, run_status
 
 
 class WandbLogger:
@@ -43,7 +43,7 @@ class WandbLogger:
         self.run.log({name: self.wandb.Image(hwc)}, step=step)
 
     def figure(self, name: str, fig, step: int) -> None:
-        self.run.log({name: self.wandb.Image(fig)}, step=step)
+        self.run.log({name: self.wandb.Image(figure_pixels(fig))}, step=step)
 
     def hparams(self, hparams: dict, metric_tags: list[str]) -> None:
         self.run.config.update(hparams, allow_val_change=True)  # W&B's run table compares runs by these
