@@ -197,3 +197,16 @@ def test_wandb_and_mlflow_take_images_figures_and_text(tmp_path, offline):
     assert (art / "samples/scatter/step00000001.png").is_file()
     assert "&lt;spiked&gt;" in (art / "events/spike/step00000001.html").read_text()
     assert list(art.glob("images/samples_grid+step+1+*.png"))
+
+
+def test_a_run_without_val_metrics_still_records_its_hyper_parameters(ganlab, tmp_path, offline):
+    mlflow = pytest.importorskip("mlflow")
+    ganlab("train", *TINY, "~data.evaluators", "logger=[tensorboard,mlflow]", f"logger.mlflow.tracking_uri={offline}",
+           "hydra.run.dir=run")
+    r = mlflow.MlflowClient(tracking_uri=offline.as_uri()).get_run((tmp_path / "run" / "mlflow_run_id").read_text().strip())
+    assert r.data.params["model"] == "dcgan" and not [m for m in r.data.metrics if m.startswith("val/")]
+    acc = EventAccumulator(str(tmp_path / "run" / "tb"))
+    acc.Reload()
+    assert "train/loss_d" in acc.Tags()["scalars"]
+    with pytest.raises(KeyError):  # TensorBoard's HParams rows compare metrics: none here, no row
+        acc.PluginTagToContent("hparams")

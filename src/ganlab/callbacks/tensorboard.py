@@ -46,6 +46,8 @@ class TensorBoardLogger:
         """The HParams plugin's record of this run: its hyper-parameters, and as metrics the
         scalar tags it already logged (`val/...`). No extra scalar cards (add_hparams writes
         `hparam/...` copies; the plugin reads the run's own tags)."""
+        if not metric_tags:  # the HParams tab compares runs by their metrics: none, no row
+            return
         from torch.utils.tensorboard.summary import hparams as hparams_summary
         for summary in hparams_summary(hparams, {tag: 0.0 for tag in metric_tags}):
             self.writer.file_writer.add_summary(summary)
@@ -78,8 +80,7 @@ class TensorBoard(Callback):
         if self.sample_every:
             self.log_samples(run)
         metric_tags = sorted(k for k in run.metrics if k.startswith("val/"))
-        if metric_tags:
-            run.logger.hparams(run_hparams(run, self.hparam_keys), metric_tags)
+        run.logger.hparams(run_hparams(run, self.hparam_keys), metric_tags)
 
     def log_samples(self, run) -> None:
         if not hasattr(run.algorithm, "visuals"):  # an algorithm that draws nothing
