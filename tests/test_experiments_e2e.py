@@ -18,7 +18,7 @@ PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 TINY = ["model.width=8", "data.image_size=16", "trainer.device=cpu"]
 SWEEP = ["hydra.sweep.subdir=${hydra.job.num}"]  # run dirs named by overrides get too long here
 SWITCH = 40  # perfect-G switch step (index of the first D step that sees x + noise as "generated")
-IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" class="(\w+)" alt="([^"]*)"')
+IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" class="(\w+)[^"]*" [^>]*alt="([^"]*)"')
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

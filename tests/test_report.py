@@ -1,6 +1,7 @@
 """`ganlab report`: an HTML page with embedded plots and sample grids, from fabricated and real runs."""
 
 import base64
+import io
 import json
 import re
 from pathlib import Path
@@ -137,3 +138,90 @@ def test_report_end_to_end_on_a_real_run(ganlab, tmp_path):
     assert len(imgs) >= 3  # losses, D outputs, a sample grid at least
     assert all(i.startswith(PNG_SIGNATURE) for i in imgs)
     assert "train/loss_d" in html and "Losses" in html and "D outputs per source" in html
+    assert "<figcaption>final_samples.png</figcaption>" in html  # the run's last grid, 8 x 8
+
+
+def test_report_of_a_csv_only_run_plots_from_metrics_csv(tmp_path):
+    import shutil
+    run = make_run(tmp_path)
+    scalars = read_scalars(run)
+    shutil.rmtree(run / "tb")
+    rows = ["step,metric,value"] + [f"{st},{tag},{v!r}" for tag, pts in scalars.items() for st, v in pts]
+    (run / "metrics.csv").write_text("\n".join(rows) + "\n3,train/lo")  # and a torn last row
+    assert read_scalars(run) == scalars
+    assert len(images(write_report(run).read_text())) == 5 + 8
+
+
+IMG_TAG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" class="([^"]+)" '
+                     r'width="(\d+)" height="(\d+)"')
+
+
+def test_images_at_native_size_or_a_whole_upscale_with_square_pixels(tmp_path):
+    from PIL import Image
+    run = make_run(tmp_path, n_samples=2)
+    save_image(torch.rand(64, 3, 32, 32), run / "samples" / "big_step00000004.png", nrow=8)  # 274 px wide
+    tags = IMG_TAG.findall(write_report(run).read_text())
+    assert len(tags) == 5 + 3
+    for data, cls, w, h in tags:
+        nw, nh = Image.open(io.BytesIO(base64.b64decode(data))).size
+        k = int(w) // nw
+        assert (int(w), int(h)) == (nw * k, nh * k) and k >= 1  # a whole factor, aspect kept
+        assert ("pixelated" in cls) == (k > 1)
+        if "plot" in cls or nw >= 250:
+            assert k == 1  # curves and large grids at their native size
+        else:
+            assert nw * k >= 250  # a 22 px grid is shown big enough to see
+    assert "190px" not in write_report(run).read_text()
+
+
+def test_long_names_and_errors_wrap(tmp_path):
+    run = make_run(tmp_path)
+    s = json.loads((run / "summary.json").read_text())
+    s["error"] = "RuntimeError: " + "x" * 400
+    (run / "summary.json").write_text(json.dumps(s))
+    page = write_report(run).read_text()
+    css = page[page.index("<style>") + 7:page.index("</style>")]
+    rules = dict(r.split("{", 1) for r in css.replace("\n", "").split("}") if "{" in r)
+    wraps = [sel for sel, body in rules.items() if "overflow-wrap:anywhere" in body]
+    assert any("h1" in sel.split(",") for sel in wraps)  # a long run name breaks instead of overflowing
+    assert "white-space:pre-wrap" in rules["pre"] and "pre" in wraps  # so does an error's text
+    assert f"<pre>{s['error']}</pre>" in page
+
+
+def test_config_table_shows_the_pieces_and_tuned_defaults_that_ran(tmp_path):
+    run = make_run(tmp_path)
+    cfg = yaml.safe_load((run / ".hydra" / "config.yaml").read_text())
+    cfg["tricks"] = {"perfect_g": {"_target_": "ganlab.algorithms.tricks.PerfectG", "switch_epoch": 150,
+                                   "sigma": 0.1}, "off": None}
+    cfg["trainer"] |= {"max_steps": 10000, "eval_every": 500}
+    cfg["schedule"] |= {"lr_policy": {"_target_": "ganlab.training.schedules.LinearDecay", "decay_start": 0.5}}
+    (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    (run / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(["trainer.eval_every=500"]))
+    s = json.loads((run / "summary.json").read_text())
+    s["config_groups"] = {"tricks": "none", "tuned": "conf/tuned/mlp_ring8.yaml"}
+    (run / "summary.json").write_text(json.dumps(s))
+    page = write_report(run).read_text()
+    config = page[page.index("<h2>Config</h2>"):page.index("<h2>Results</h2>")]
+    assert "<td>tricks.perfect_g</td><td>PerfectG(switch_epoch=150, sigma=0.1)</td>" in config
+    assert "tricks.off" not in config
+    assert "<td>tuned</td><td>conf/tuned/mlp_ring8.yaml</td>" in config
+    assert "<td>schedule.lr_policy (tuned)</td><td>LinearDecay(decay_start=0.5)</td>" in config
+    assert "<td>trainer.max_steps (tuned)</td><td>10000</td>" in config
+    assert "<td>trainer.eval_every (tuned)</td><td>500 (overridden)</td>" in config
+
+
+def test_translation_panels_name_their_columns():
+    from torchvision.utils import make_grid
+
+    from ganlab.algorithms.panels import label_columns
+    grid = make_grid(torch.rand(8, 3, 64, 64), nrow=4)
+    labels = [("input A", "A"), ("output B", "out"), ("cycle", "cyc"), ("identity B", "id")]
+    out = label_columns(grid, labels)
+    strip = out.shape[1] - grid.shape[1]
+    assert out.shape[2] == grid.shape[2] and 10 < strip < 30
+    assert torch.equal(out[:, strip:], grid)  # the panel itself is untouched
+    col = (grid.shape[2] - 2) // 4
+    for i in range(4):  # ink in every column's label, none over the gaps between columns
+        assert (out[:, :strip, 2 + i * col:2 + (i + 1) * col - 2] < 0.5).any()
+    small = label_columns(make_grid(torch.rand(4, 3, 16, 16), nrow=4), labels)
+    assert small.shape[1] > 18  # 16 px tiles get the short names, still drawn

@@ -105,8 +105,16 @@ def test_mlp_on_ring8_reports_mode_metrics(ganlab, tmp_path):
 
 
 def test_sweep_runs_in_parallel_with_the_joblib_launcher(ganlab, tmp_path):
-    ganlab("train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *TINY, "seed=0,1",
-           "hydra.sweep.dir=sweep")
+    p = ganlab("train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *TINY, "seed=0,1",
+               "hydra.sweep.dir=sweep")
     runs = sorted((tmp_path / "sweep").glob("*seed=*"))
     assert [r.name.split("_")[0] for r in runs] == ["0", "1"]
     assert all(summary(r)["status"] == "ok" for r in runs)
+    # interleaved on one console, each job's lines carry its number (Hydra's #N); train.log doesn't
+    lines = (p.stdout + p.stderr).splitlines()
+    for n, run in enumerate(runs):
+        own = [line for line in lines if str(run) in line or f"{run.name}/" in line]
+        assert own and all(line.startswith(f"#{n} ") for line in own if "[HYDRA]" not in line)
+        assert any(line.startswith(f"#{n} final: ") for line in lines)
+        assert sum(line.startswith(f"#{n} [") and "step 4/4" in line for line in lines) == 1
+        assert not any(line.startswith("#") for line in (run / "train.log").read_text().splitlines())

@@ -207,18 +207,23 @@ class TranslationGAN:
         """Per direction, one row per image: input | output | attention | raw generator |
         reconstruction | identity."""
         from torchvision.utils import make_grid
+
+        from ganlab.algorithms.panels import label_columns
         data = run.dataset("train")
         batch = {k: torch.stack([data[i][k] for i in range(self.n_visuals)]).to(run.device) for k in ("A", "B")}
         grids = {}
         for direction, src, tgt in (("AtoB", "A", "B"), ("BtoA", "B", "A")):
             back = "BtoA" if direction == "AtoB" else "AtoB"
             fwd = self.translate(batch[src], direction)
-            cols = [batch[src], fwd["out"]]
+            cols, labels = [batch[src], fwd["out"]], [(f"input {src}", src), (f"output {tgt}", "out")]
             if "attn" in fwd:
                 cols += [fwd["attn"].expand_as(batch[src]) * 2 - 1, fwd["gen"]]
+                labels += [("mask", "mask"), ("raw G", "G")]
             cols += [self.translate(fwd["out"], back)["out"], self.translate(batch[tgt], direction)["out"]]
+            labels += [("cycle", "cyc"), (f"identity {tgt}", "id")]
             tiles = torch.stack(cols, dim=1).flatten(0, 1)  # row-major: one image per row
-            grids[direction] = make_grid(tiles.float().cpu(), nrow=len(cols), normalize=True, value_range=(-1, 1))
+            grid = make_grid(tiles.float().cpu(), nrow=len(cols), normalize=True, value_range=(-1, 1))
+            grids[direction] = label_columns(grid, labels)
         return grids
 
 

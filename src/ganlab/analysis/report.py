@@ -8,6 +8,8 @@ import html
 import json
 from pathlib import Path
 
+import yaml
+
 from ganlab.analysis import plots
 from ganlab.analysis.runs import (
     RunRecord,
@@ -19,22 +21,37 @@ from ganlab.analysis.runs import (
     read_scalars,
     sample_files,
 )
+from ganlab.config import CONF_DIR
 from ganlab.files import atomic_write_text
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 GROUPS = ("model", "model/discriminator", "loss", "data", "schedule", "tricks", "experiment", "tuned")
 MAX_SAMPLES = 8
 MAX_OTHER = 12
-CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+SAMPLE_MIN_PX = 420  # smaller grids are shown upscaled by a whole factor (pixels stay square)
+CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#222}
+h1,h2,h3,td,th,figcaption,code{overflow-wrap:anywhere}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
 th{background:#f3f3f3}.ok{color:#070}.failed{color:#b00}.interrupted{color:#a60}
-figure{display:inline-block;margin:4px;text-align:center}figcaption{font-size:12px;color:#555}
-img.plot{max-width:100%}img.sample{image-rendering:pixelated;width:190px}pre{background:#f6f6f6;padding:8px}"""
+figure{display:inline-block;margin:4px;text-align:center;vertical-align:top}figcaption{font-size:13px;color:#555}
+img{max-width:100%;height:auto}img.pixelated{image-rendering:pixelated}
+pre{background:#f6f6f6;padding:8px;white-space:pre-wrap;overflow-wrap:anywhere}"""
 
 
-def _img(png: bytes, *, cls: str, alt: str) -> str:
+def png_size(png: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's header (IHDR)."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def _img(png: bytes, *, cls: str, alt: str, upscale: bool = False) -> str:
+    """An embedded PNG at its native size, or (upscale) a small one enlarged by a whole factor,
+    drawn with square pixels: never resampled to a size that blurs or distorts it."""
     data = base64.b64encode(png).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" class="{cls}" alt="{html.escape(alt)}">'
+    w, h = png_size(png)
+    k = max(1, SAMPLE_MIN_PX // max(w, 1)) if upscale else 1
+    cls += " pixelated" if k > 1 else ""
+    return (f'<img src="data:image/png;base64,{data}" class="{cls}" width="{w * k}" height="{h * k}" '
+            f'alt="{html.escape(alt)}">')
 
 
 def _table(rows: list[tuple], *, header: tuple | None = None) -> str:
@@ -64,13 +81,57 @@ def key_config(run: RunRecord) -> list[tuple[str, str]]:
             continue  # Hydra names a tuned file even when none exists: only the recorded one counts
         if name is not None:
             rows.append((group, str(name)))
+    rows += trick_rows(run.config)
+    rows += tuned_rows(run)
     if "seed" in run.config:
         rows.append(("seed", run.config["seed"]))
     trainer = run.config.get("trainer") or {}
     for k in ("max_steps", "max_epochs", "precision"):
-        if k in trainer:
+        if k in trainer and f"trainer.{k} (tuned)" not in dict(rows):
             rows.append((f"trainer.{k}", trainer[k]))
     return rows
+
+
+def trick_rows(config: dict) -> list[tuple[str, str]]:
+    """The pieces that acted on what D saw, whoever added them (the tricks option, a preset, the
+    command line): `tricks: none` alone would hide a preset's perfect-G piece."""
+    rows = []
+    for name, node in (config.get("tricks") or {}).items():
+        if isinstance(node, dict) and node.get("_target_"):
+            rows.append((f"tricks.{name}", _value(node)))
+    return rows
+
+
+def _value(node) -> str:
+    """A value as it ran; a node built by _target_ as Class(settings)."""
+    if isinstance(node, dict) and node.get("_target_"):
+        settings = ", ".join(f"{k}={_value(v)}" for k, v in node.items() if k != "_target_")
+        return f"{node['_target_'].rsplit('.', 1)[-1]}({settings})"
+    return fmt(node)
+
+
+def tuned_rows(run: RunRecord) -> list[tuple[str, str]]:
+    """What the tuned defaults file set, with the value that ran (a command-line override wins)."""
+    tuned = (run.summary.get("config_groups") or {}).get("tuned")
+    path = CONF_DIR.parent / tuned if tuned else None
+    if path is None or not path.is_file():
+        return []
+    rows = []
+    for key in _leaves(yaml.safe_load(path.read_text()) or {}):
+        node = run.config
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        overridden = " (overridden)" if key in run.overrides else ""
+        rows.append((f"{key} (tuned)", f"{_value(node)}{overridden}"))
+    return rows
+
+
+def _leaves(tree: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k, v in tree.items():
+        nested = isinstance(v, dict) and v and "_target_" not in v
+        out += _leaves(v, f"{prefix}{k}.") if nested else [f"{prefix}{k}"]
+    return out
 
 
 def _split(scalars: dict) -> list[tuple[str, dict, str]]:
@@ -112,11 +173,22 @@ def samples_section(run: RunRecord) -> str:
         for step, f in evenly_spaced(files, MAX_SAMPLES):
             png = f.read_bytes()
             if png.startswith(PNG_SIGNATURE):
-                figs.append(f"<figure>{_img(png, cls='sample', alt=f'{name} step {step}')}"
+                figs.append(f"<figure>{_img(png, cls='sample', alt=f'{name} step {step}', upscale=True)}"
                             f"<figcaption>step {step}</figcaption></figure>")
         if figs:
             parts.append(f"<h3>{html.escape(name)} ({len(files)} grids, {len(figs)} shown)</h3>{''.join(figs)}")
     return "".join(parts) or "<p>No sample grids in samples/.</p>"
+
+
+def final_section(run: RunRecord) -> str:
+    """final_samples.png (final_<name>.png for translation), written at the end of the run."""
+    parts = []
+    for f in sorted(run.path.glob("final_*.png")):
+        png = f.read_bytes()
+        if png.startswith(PNG_SIGNATURE):
+            parts.append(f"<figure>{_img(png, cls='sample', alt=f.stem, upscale=True)}"
+                         f"<figcaption>{html.escape(f.name)}</figcaption></figure>")
+    return "".join(parts) or "<p>No final samples (written when a run ends).</p>"
 
 
 def results_section(run: RunRecord) -> str:
@@ -163,6 +235,7 @@ def render(run: RunRecord) -> str:
         "<h2>Results</h2>", results_section(run),
         "<h2>Events</h2>", events_section(run),
         "<h2>Curves</h2>", plot_section(run),
+        "<h2>Final samples</h2>", final_section(run),
         "<h2>Samples over time</h2>", samples_section(run),
     ]
     if protocols:

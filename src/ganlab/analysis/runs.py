@@ -17,7 +17,7 @@ import yaml
 from ganlab.config import override_key
 
 # overrides that say where/how a run ran, not what it is
-IGNORED_OVERRIDES = ("resume", "trainer.device")
+IGNORED_OVERRIDES = ("resume", "trainer.device", "logger")
 SAMPLE_RE = re.compile(r"^(?P<name>.+)_step(?P<step>\d+)\.png$")
 
 
@@ -140,8 +140,8 @@ def read_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
     """Every scalar series of the run's TensorBoard events, sorted by step. A resumed run re-logs
     the steps after its last checkpoint: the latest value of a step wins."""
     tb = Path(run_dir) / "tb"
-    if not tb.is_dir():
-        return {}
+    if not tb.is_dir():  # a run logged with logger=csv only
+        return read_metrics_csv(Path(run_dir) / "metrics.csv")
     from tensorboard.backend.event_processing.event_accumulator import SCALARS, EventAccumulator
 
     out = {}
@@ -152,6 +152,22 @@ def read_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
             series = out.setdefault(tag, {})
             for ev in acc.Scalars(tag):
                 series[ev.step] = ev.value
+    return {tag: sorted(s.items()) for tag, s in out.items()}
+
+
+def read_metrics_csv(path: Path) -> dict[str, list[tuple[int, float]]]:
+    """metrics.csv (callbacks/csv_logger.py: rows step,metric,value) as series sorted by step;
+    rows a kill cut short are skipped."""
+    import csv
+    out: dict[str, dict[int, float]] = {}
+    if path.is_file():
+        with open(path, newline="") as f:
+            for row in csv.reader(f):
+                try:
+                    step, name, value = int(row[0]), row[1], float(row[2])
+                except (ValueError, IndexError):
+                    continue  # the header, a torn row
+                out.setdefault(name, {})[step] = value
     return {tag: sorted(s.items()) for tag, s in out.items()}
 
 

@@ -1,7 +1,7 @@
 """The one small protocol every callback follows.
 
 A callback sees the `Run` (training/run.py): `run.step`, `run.epoch`, `run.dir` (Path),
-`run.logger` (TensorBoard writer wrapper: `scalar(name, value, step)`, `text(name, str, step)`,
+`run.logger` (the chosen loggers as one, callbacks/loggers.py: `scalar(name, value, step)`, `text(name, str, step)`,
 `image(name, CHW tensor in [0,1], step)`, `figure(name, fig, step)`), `run.console` (rich Console),
 `run.events` (list of dicts that end up in summary.json under "events"), `run.algorithm` (the GAN
 step object), `run.cfg` (the composed config). Metrics are flat dicts of namespaced names

@@ -25,7 +25,9 @@ class ProgressBar(Callback):
         self.swapped: list[tuple[logging.Logger, logging.Handler, logging.Handler]] = []
 
     def on_train_start(self, run):
-        use_bar = self.rich == "always" or (self.rich == "auto" and sys.stdout.isatty())
+        # a sweep job's console may be shared by parallel jobs: their bars would overwrite each other
+        use_bar = self.rich == "always" or (self.rich == "auto" and sys.stdout.isatty()
+                                            and not getattr(run, "console_prefix", ""))
         if use_bar:
             self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("{task.fields[stats]}"), TextColumn("{task.fields[rate]}"),

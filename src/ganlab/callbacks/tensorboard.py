@@ -19,10 +19,16 @@ log = logging.getLogger("ganlab")
 
 
 class TensorBoardLogger:
-    def __init__(self, *, log_dir: str, flush_secs: int = 30,
-                 purge_step: int | None = None):  # resume: events at steps >= this are dropped
-        self.dir = Path(log_dir)
-        self.writer = SummaryWriter(log_dir=str(self.dir), flush_secs=flush_secs, purge_step=purge_step)
+    """Events in <run dir>/tb/ (callbacks/loggers.py has the logger interface)."""
+
+    def __init__(self, *, flush_secs: int = 30):
+        self.flush_secs = flush_secs
+        self.writer = None
+
+    def open(self, run_dir: Path, *, purge_step: int | None = None) -> None:
+        # purge_step: events at steps >= it, written by the stopped run, are dropped
+        self.dir = run_dir / "tb"
+        self.writer = SummaryWriter(log_dir=str(self.dir), flush_secs=self.flush_secs, purge_step=purge_step)
 
     def scalar(self, name: str, value: float, step: int) -> None:
         self.writer.add_scalar(name, value, step)
@@ -34,12 +40,14 @@ class TensorBoardLogger:
         self.writer.add_image(name, img.clamp(0, 1), step)
 
     def figure(self, name: str, fig, step: int) -> None:
-        self.writer.add_figure(name, fig, step, close=True)
+        self.writer.add_figure(name, fig, step, close=False)  # other loggers draw it too
 
     def hparams(self, hparams: dict, metric_tags: list[str]) -> None:
         """The HParams plugin's record of this run: its hyper-parameters, and as metrics the
         scalar tags it already logged (`val/...`). No extra scalar cards (add_hparams writes
         `hparam/...` copies; the plugin reads the run's own tags)."""
+        if not metric_tags:  # the HParams tab compares runs by their metrics: none, no row
+            return
         from torch.utils.tensorboard.summary import hparams as hparams_summary
         for summary in hparams_summary(hparams, {tag: 0.0 for tag in metric_tags}):
             self.writer.file_writer.add_summary(summary)
@@ -72,8 +80,7 @@ class TensorBoard(Callback):
         if self.sample_every:
             self.log_samples(run)
         metric_tags = sorted(k for k in run.metrics if k.startswith("val/"))
-        if metric_tags:
-            run.logger.hparams(run_hparams(run, self.hparam_keys), metric_tags)
+        run.logger.hparams(run_hparams(run, self.hparam_keys), metric_tags)
 
     def log_samples(self, run) -> None:
         if not hasattr(run.algorithm, "visuals"):  # an algorithm that draws nothing
@@ -107,7 +114,7 @@ def run_hparams(run, keys: list[str]) -> dict:
     overrides = run.dir / ".hydra" / "overrides.yaml"
     extra = yaml.safe_load(overrides.read_text()) if overrides.is_file() else []
     for key in [*keys, *(override_key(o) for o in extra or [])]:
-        if key.startswith("hydra") or key in ("resume", "trainer.device") or key in hp:
+        if key.startswith("hydra") or key in ("resume", "trainer.device", "logger") or key in hp:
             continue
         v = OmegaConf.select(run.cfg, key, default=None)
         hp[key] = v if isinstance(v, int | float | str | bool) else str(v)

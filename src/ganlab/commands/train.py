@@ -167,11 +167,13 @@ def train_task(cfg: DictConfig) -> float | None:
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     sweep_job = HydraConfig.get().mode.name == "MULTIRUN"
+    prefix = _prefix_console_lines() if sweep_job else ""
     requeue = _under_submitit(cfg, run_dir)
     run = None
     try:
         run = _prepared.pop("run", None) or prepare_run(cfg, run_dir, checkpoint=_checkpoint_of(cfg))
         run.config_groups = config_groups(dict(HydraConfig.get().runtime.choices))
+        run.console_prefix = prefix
         summary = train(run)
     except Exception as e:
         if run is None and distributed.from_env().is_main:  # failed before the run could write its record
@@ -186,7 +188,7 @@ def train_task(cfg: DictConfig) -> float | None:
         log.warning("preempted or at the time limit: checkpoint written, handing over to submitit to requeue")
         requeue(signal.SIGUSR2, None)  # requeues this job and exits; the new job resumes this run dir
     if run.ranks.is_main:
-        _print_result(run_dir, summary)
+        _print_result(run_dir, summary, prefix=prefix)
     if not sweep_job:
         _exit_for(summary)
     return summary["best"]["value"] if summary["best"] else None
@@ -227,14 +229,35 @@ def record_failure(run_dir: Path, e: BaseException) -> None:
                                                  "run_dir": str(run_dir)})
 
 
-def _print_result(run_dir: Path, summary: dict) -> None:
-    print(f"run dir: {run_dir}")
+def _print_result(run_dir: Path, summary: dict, *, prefix: str = "") -> None:
+    print(f"{prefix}run dir: {run_dir}")
     shown = {k: v for k, v in summary["metrics"].items() if k.startswith("val/") or k in ("train/loss_d", "train/loss_g")}
-    if shown:
-        print("final: " + "  ".join(f"{k}={v:.4g}" for k, v in shown.items()))
+    if shown:  # nothing logged yet (stopped before the first logged step): no empty line
+        print(f"{prefix}final: " + "  ".join(f"{k}={v:.4g}" for k, v in shown.items()))
     if summary["best"]:
         b = summary["best"]
-        print(f"best {b['monitor']}={b['value']:.4g} at step {b['step']}: {run_dir}/checkpoints/best.pt")
+        print(f"{prefix}best {b['monitor']}={b['value']:.4g} at step {b['step']}: {run_dir}/checkpoints/best.pt")
+
+
+class _Prefixed(logging.Formatter):
+    def __init__(self, prefix: str, inner: logging.Formatter | None):
+        super().__init__()
+        self.prefix, self.inner = prefix, inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.prefix + self.inner.format(record)
+
+
+def _prefix_console_lines() -> str:
+    """A sweep job's console lines start with its number (`#3 `): joblib's parallel jobs share
+    one terminal and interleave. train.log, the job's own, stays as it is. Hydra configures
+    logging anew for each job, so the next job of a worker gets its own number."""
+    prefix = f"#{HydraConfig.get().job.num} "
+    for logger in (logging.getLogger(), log):
+        for h in logger.handlers:
+            if type(h) is logging.StreamHandler:  # the console, not train.log's FileHandler
+                h.setFormatter(_Prefixed(prefix, h.formatter))
+    return prefix
 
 
 def _exit_for(summary: dict) -> None:

@@ -7,10 +7,10 @@ import logging
 import traceback
 
 import torch
-from hydra.utils import instantiate
 
 from ganlab import signals
 from ganlab.algorithms.base import StepContext
+from ganlab.callbacks.loggers import Loggers
 from ganlab.data.loader import Position
 from ganlab.errors import GanlabError, NonFiniteError
 from ganlab.files import remove_stale_temps
@@ -88,10 +88,10 @@ def _open_run_dir(run: Run) -> None:
     run.beat()
     for stale in remove_stale_temps(run.ckpt_dir) + remove_stale_temps(run.dir):
         log.info("removed %s, left by a write that was cut off", stale)
-    if run.cfg.get("logger"):
-        # a resumed run re-logs the steps after its checkpoint: drop what the stopped run logged there
-        purge = run.step + 1 if run.resumed_from is not None else None
-        run.logger = instantiate(run.cfg.logger, log_dir=str(run.dir / "tb"), purge_step=purge)
+    # a resumed run re-logs the steps after its checkpoint: drop what the stopped run logged there.
+    # No logger (~logger): an empty fan-out, so the callbacks that log need no special case
+    purge = run.step + 1 if run.resumed_from is not None else None
+    run.logger = Loggers(run.loggers, run_dir=run.dir, purge_step=purge)
 
 
 def banner(run: Run) -> str:

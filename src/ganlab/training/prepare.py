@@ -39,6 +39,7 @@ def prepare_run(cfg: DictConfig, run_dir: Path, *, checkpoint: Path | None = Non
     ranks = distributed.from_env()
     device = pick_device(cfg.trainer.device, local_rank=ranks.local_rank)
     distributed.check_batch(cfg.data.batch_size, ranks)
+    loggers = build_loggers(cfg) if ranks.is_main else {}  # a missing wandb / mlflow: before any building
     seed_everything(cfg.seed, deterministic=cfg.trainer.deterministic)
     setup = build(cfg, device, ranks)
     if ranks.active:  # the same networks everywhere; then each rank its own noise
@@ -46,6 +47,7 @@ def prepare_run(cfg: DictConfig, run_dir: Path, *, checkpoint: Path | None = Non
         if ranks.rank > 0:
             seed_everything(mix_seed(cfg.seed, ranks.rank, _RANK_STREAM), deterministic=cfg.trainer.deterministic)
     run = Run(cfg=cfg, run_dir=run_dir, device=device, setup=setup, callbacks=build_callbacks(cfg), ranks=ranks)
+    run.loggers = loggers
     if cfg.get("resume"):
         _resume(run, checkpoint)
     signals.check()
@@ -67,6 +69,13 @@ def build_callbacks(cfg: DictConfig) -> dict:
                               f"back or drop the callbacks.{name}.* overrides")
         callbacks[name] = build_node(node, f"callbacks.{name}")
     return callbacks
+
+
+def build_loggers(cfg: DictConfig) -> dict:
+    """logger=[tensorboard,csv,...]: each under its own key. Built now, so that a missing package
+    (wandb, mlflow) stops the run before its directory exists; opened once it does."""
+    return {name: build_node(node, f"logger.{name}")
+            for name, node in (cfg.get("logger") or {}).items() if node is not None}
 
 
 def _resume(run: Run, checkpoint: Path | None) -> None:

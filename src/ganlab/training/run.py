@@ -42,6 +42,7 @@ class Run:
         self.evaluators, self.callbacks = (setup.evaluators, callbacks) if ranks.is_main else ({}, {})
         self._datasets = {"train": setup.batches.samples.dataset}
         self.logger = None  # attached once the run directory exists (training/loop.py)
+        self.loggers: dict = {}  # what it is made of: built and checked in prepare.py, opened then
         self.console = console or Console()
         self.precision = Precision(cfg.trainer.precision, device)
         self.phases = self.algorithm.phases()
@@ -60,6 +61,7 @@ class Run:
         self.elapsed_before = 0.0   # wall time of earlier sessions of this run (resume)
         self.resumed_from: Path | None = None
         self.config_groups: dict[str, str] = {}  # the option of each config group (set by `ganlab train`)
+        self.console_prefix = ""  # a sweep job's "#N ": its console lines carry it, and no bar is drawn
         self.lock = None
         self.t0 = time.time()
         self.log_every = cfg.trainer.log_every
