@@ -14,8 +14,10 @@ from ganlab.errors import UsageError
 @click.option("--out", default="samples.png", show_default=True, help="image (grid or 2D scatter) to write")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="noise seed")
 @click.option("--nrow", type=click.IntRange(min=1), help="images per grid row  [default: sqrt(n)]")
+@click.option("--steps", type=click.IntRange(min=1),
+              help="sampling steps of flow (ODE) / ddpm (DDIM)  [default: the run's model.algorithm.sample_steps]")
 @DEVICE
-def command(ckpt: str, n: int, out: str, seed: int, nrow: int | None, device: str) -> None:
+def command(ckpt: str, n: int, out: str, seed: int, nrow: int | None, steps: int | None, device: str) -> None:
     """Images (or a 2D scatter over the true modes) from a checkpoint alone."""
     from ganlab.training.restore import load_algorithm
     from ganlab.training.runtime import pick_device
@@ -24,6 +26,10 @@ def command(ckpt: str, n: int, out: str, seed: int, nrow: int | None, device: st
     algo, cfg, state = load_algorithm(ckpt, device)
     if not hasattr(algo, "generate"):
         raise UsageError(f"{cfg.model.name} is a translation model: use `ganlab translate`")
+    if steps is not None:
+        if not hasattr(algo, "sample_steps"):
+            raise UsageError(f"--steps: {cfg.model.name} samples in one network pass; drop --steps")
+        algo.sample_steps = steps
     samples = algo.generate(n, device=device, seed=seed).float().cpu()
     try:
         if samples.dim() == 2:  # 2D data: a scatter over the true modes
@@ -36,4 +42,5 @@ def command(ckpt: str, n: int, out: str, seed: int, nrow: int | None, device: st
             save_image(samples, out, nrow=nrow or max(1, int(n ** 0.5)), normalize=True, value_range=(-1, 1))
     except OSError as e:
         raise UsageError(f"--out {out}: cannot write it ({e.strerror or e})") from None
-    print(f"{n} samples from {ckpt} (step {state['step']}) -> {out}")
+    cost = f", {algo.sample_steps} steps, {algo.nfe} network evaluations per sample" if hasattr(algo, "sample_steps") else ""
+    print(f"{n} samples from {ckpt} (step {state['step']}{cost}) -> {out}")
