@@ -162,3 +162,15 @@ def test_bad_baseline_options_name_themselves():
         FlowMatching(net=TimeMLP(), objective=MSE(), sample_shape=[2], sample_steps=0)
     with pytest.raises(ConfigError, match="kl_weight"):
         ELBO(kl_weight=-1)
+
+
+def test_slerp_keeps_the_endpoints_and_the_norm_between_orthogonal_points():
+    from ganlab.algorithms.interpolation import noise_strips, slerp
+    a, b = torch.tensor([[3.0, 0.0]]), torch.tensor([[0.0, 3.0]])
+    path = slerp(a, b, torch.linspace(0, 1, 5))[0]
+    assert torch.allclose(path[0], a[0]) and torch.allclose(path[-1], b[0], atol=1e-6)
+    assert torch.allclose(path.norm(dim=1), torch.full((5,), 3.0))  # a straight line would dip to 2.12
+    same = slerp(a, a.clone(), torch.linspace(0, 1, 3))[0]          # parallel: no division by sin 0
+    assert torch.isfinite(same).all() and torch.allclose(same, a.expand(3, 2))
+    z = noise_strips((4, 2, 2), rows=3, frames=6, seed=1)
+    assert z.shape == (18, 4, 2, 2) and torch.equal(z, noise_strips((4, 2, 2), rows=3, frames=6, seed=1))

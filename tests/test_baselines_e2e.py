@@ -4,6 +4,7 @@ val/ metrics plus the sampling cost, `sample` from the checkpoint alone, and `co
 GAN run in one table."""
 
 import csv
+import json
 
 import torch
 
@@ -46,6 +47,8 @@ def test_flow_on_grid25_resumes_bitwise_and_reports_modes_and_sampling_cost(ganl
     ckpt = str(tmp_path / "straight" / "checkpoints" / "last.pt")
     p = ganlab("sample", ckpt, "--n", "100", "--out", "scatter.png", "--steps", "3", "--device", "cpu")
     assert (tmp_path / "scatter.png").stat().st_size > 1000 and "3 steps" in p.stdout
+    p = ganlab("sample", ckpt, "--mode", "interpolate", "--n", "3", "--frames", "5", "--out", "paths.png")
+    assert (tmp_path / "paths.png").stat().st_size > 1000 and "3 interpolation strips of 5" in p.stdout
 
 
 def test_ddpm_with_a_dit_on_images_resumes_bitwise_with_a_fid_proxy(ganlab, tmp_path):
@@ -63,8 +66,23 @@ def test_vae_resumes_bitwise_draws_its_latent_space_and_compares_with_a_gan(ganl
     ganlab("train", "model=dcgan", "model.width=4", *TINY_IMG, "trainer.max_steps=4", "metrics=sampling_cost",
            "metrics.sampling_cost.n_samples=4", "hydra.run.dir=gan")
     assert summary(tmp_path / "gan")["metrics"]["val/nfe"] == 1   # any run can record it
+    for run in ("gan", "straight"):  # interpolation strips for GANs and baselines alike
+        ganlab("sample", f"{run}/checkpoints/last.pt", "--mode", "interpolate", "--n", "2", "--frames", "4",
+               "--out", f"{run}.png")
+        assert (tmp_path / f"{run}.png").stat().st_size > 200
     table = ganlab("compare", "straight", "gan", "--csv", "runs.csv").stdout
     assert "vae" in table and "dcgan" in table
     rows = list(csv.DictReader((tmp_path / "runs.csv").open()))
     assert sorted(r["model"] for r in rows) == ["dcgan", "vae"]
     assert all(r["best val/fid_random_conv"] for r in rows)
+
+
+def test_bench_quality_runs_the_flow_row_beside_the_published_ones(ganlab, tmp_path):
+    p = ganlab("bench", "quality", "--methods", "flow", "--data", "ring8", "--seeds", "1", "--steps", "20",
+               "--jobs", "1", "--out", "bq")
+    rows = json.loads((tmp_path / "bq" / "bench_quality.json").read_text())
+    assert list(rows) == ["ring8"] and list(rows["ring8"]) == ["flow"] and rows["ring8"]["flow"]["seeds"] == 1
+    assert "flow matching" in p.stdout and "PacGAN" in p.stdout
+    assert summary(tmp_path / "bq" / "ring8_flow_seed0")["config_groups"]["model"] == "flow"
+    bad = ganlab("bench", "quality", "--methods", "vae", check=False)
+    assert bad.returncode == 2 and "--methods" in bad.stderr
