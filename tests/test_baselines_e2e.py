@@ -86,3 +86,12 @@ def test_bench_quality_runs_the_flow_row_beside_the_published_ones(ganlab, tmp_p
     assert summary(tmp_path / "bq" / "ring8_flow_seed0")["config_groups"]["model"] == "flow"
     bad = ganlab("bench", "quality", "--methods", "vae", check=False)
     assert bad.returncode == 2 and "--methods" in bad.stderr
+
+
+def test_bad_baseline_config_is_one_line_naming_the_key_and_creates_nothing(ganlab, tmp_path):
+    for args, key in ((["model=flow", "schedule.lr=abc"], "schedule.lr"),
+                      (["model=ddpm", "model/denoiser=dit", "model.denoiser.patch=5"], "model.networks.net"),
+                      (["model=flow", "model.algorithm.solver=rk45"], "model.algorithm")):
+        p = ganlab("train", *args, "trainer.device=cpu", "hydra.run.dir=run", check=False)
+        assert p.returncode == 2 and key in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert not (tmp_path / "run").exists()
