@@ -47,6 +47,9 @@ def test_flow_on_grid25_resumes_bitwise_and_reports_modes_and_sampling_cost(ganl
     ckpt = str(tmp_path / "straight" / "checkpoints" / "last.pt")
     p = ganlab("sample", ckpt, "--n", "100", "--out", "scatter.png", "--steps", "3", "--device", "cpu")
     assert (tmp_path / "scatter.png").stat().st_size > 1000 and "3 steps" in p.stdout
+    ganlab("eval", ckpt, "--metrics", "modes,sampling_cost", "--device", "cpu", "--out", "eval.json")
+    ev = json.loads((tmp_path / "eval.json").read_text())
+    assert "val/modes" in json.dumps(ev) and "val/nfe" in json.dumps(ev)
     p = ganlab("sample", ckpt, "--mode", "interpolate", "--n", "3", "--frames", "5", "--out", "paths.png")
     assert (tmp_path / "paths.png").stat().st_size > 1000 and "3 interpolation strips of 5" in p.stdout
 
