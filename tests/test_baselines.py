@@ -174,3 +174,18 @@ def test_slerp_keeps_the_endpoints_and_the_norm_between_orthogonal_points():
     assert torch.isfinite(same).all() and torch.allclose(same, a.expand(3, 2))
     z = noise_strips((4, 2, 2), rows=3, frames=6, seed=1)
     assert z.shape == (18, 4, 2, 2) and torch.equal(z, noise_strips((4, 2, 2), rows=3, frames=6, seed=1))
+
+
+def test_a_gan_decodes_given_noise_so_its_strips_are_paths_too():
+    from ganlab.algorithms.gan import GAN
+    from ganlab.losses.adversarial import BCE
+    from ganlab.models.mlp import Discriminator, Generator
+    torch.manual_seed(0)
+    gan = GAN(G=Generator(z_dim=3, hidden=8, depth=1), D=Discriminator(hidden=8, depth=1), loss=BCE(), z_dim=3)
+    z = torch.randn(5, 3)
+    cpu = torch.device("cpu")
+    assert gan.latent_shape == (3,)
+    assert torch.allclose(gan.generate(5, device=cpu, z=z), gan.G(z))
+    # without z: the seeded draw of before (the same numbers a run's evaluations always used)
+    g = torch.Generator().manual_seed(7)
+    assert torch.allclose(gan.generate(4, device=cpu, seed=7), gan.G(torch.randn(4, 3, generator=g)))
