@@ -189,3 +189,17 @@ def test_a_gan_decodes_given_noise_so_its_strips_are_paths_too():
     # without z: the seeded draw of before (the same numbers a run's evaluations always used)
     g = torch.Generator().manual_seed(7)
     assert torch.allclose(gan.generate(4, device=cpu, seed=7), gan.G(torch.randn(4, 3, generator=g)))
+
+
+def test_the_baselines_ema_warms_up_from_its_own_update_count():
+    from ganlab.algorithms.ema import EMA
+    m = torch.nn.Linear(1, 1, bias=False)
+    ema = EMA(m, decay=0.999, warmup=True)
+    for value in (1.0, 2.0, 2.0):
+        with torch.no_grad():
+            m.weight.fill_(value)
+        ema.update(m)
+    w1 = 1 + (2 - 1) * (1 - 2 / 11)          # second update: decay (1 + 1) / (10 + 1)
+    w2 = w1 + (2 - w1) * (1 - 3 / 12)         # third: (1 + 2) / (10 + 2)
+    assert math.isclose(float(ema.module.module.weight), w2, rel_tol=1e-6)
+    assert int(ema.module.n_averaged) == 3    # a buffer: checkpointed with the EMA network

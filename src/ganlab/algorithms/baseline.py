@@ -22,7 +22,7 @@ class Baseline:
 
     def __init__(self, *, net: nn.Module,
                  sample_shape: tuple[int, ...],   # one sample: [2] (2D points) or [C, H, W]
-                 ema_decay: float = 0.999,        # 0 = sample with the trained weights
+                 ema_decay: float = 0.999,        # 0 = sample with the trained weights; warmed up (ema.py)
                  scale: float = 1.0,              # data units per network unit (grid25: 4)
                  n_fixed: int = 64):              # fixed-noise samples drawn for every grid
         self.net = net
@@ -32,7 +32,7 @@ class Baseline:
         if not 0.0 <= ema_decay < 1.0:
             raise ConfigError(f"ema_decay={ema_decay}: must be in [0, 1)")
         self.scale = float(scale)
-        self.ema = EMA(net, decay=ema_decay) if ema_decay > 0 else None
+        self.ema = EMA(net, decay=ema_decay, warmup=True) if ema_decay > 0 else None
         self.n_fixed = n_fixed
         self.fixed_z = torch.randn(n_fixed, *self.latent_shape, generator=torch.Generator().manual_seed(1234))
 
