@@ -192,9 +192,14 @@ class GAN:
     def sampler(self) -> nn.Module:
         return self.G_ema.module if self.G_ema is not None else self.G
 
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return (self.z_dim,)
+
     @torch.no_grad()
-    def generate(self, n: int, *, device, seed: int = 0, y: Tensor | None = None) -> Tensor:
-        """n samples from the (EMA) generator in eval mode, reproducible from `seed`."""
+    def generate(self, n: int, *, device, seed: int = 0, y: Tensor | None = None, z: Tensor | None = None) -> Tensor:
+        """n samples from the (EMA) generator in eval mode, reproducible from `seed`; or those of
+        given noise `z` (n, z_dim), e.g. an interpolation path."""
         G = self.sampler()
         was_training = G.training
         G.eval()
@@ -202,13 +207,13 @@ class GAN:
         chunks = []
         for start in range(0, n, 1024):
             b = min(1024, n - start)
-            z = torch.randn(b, self.z_dim, generator=g).to(device)
+            zz = (torch.randn(b, self.z_dim, generator=g) if z is None else z[start:start + b]).to(device)
             if self.num_classes:
                 yy = y[start:start + b].to(device) if y is not None else torch.randint(
                     0, self.num_classes, (b,), generator=g).to(device)
-                chunks.append(G(z, yy))
+                chunks.append(G(zz, yy))
             else:
-                chunks.append(G(z))
+                chunks.append(G(zz))
         G.train(was_training)
         return torch.cat(chunks)
 

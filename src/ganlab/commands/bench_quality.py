@@ -1,6 +1,7 @@
-"""`ganlab bench quality`: the 2D mode-collapse benchmark. ganlab's 2D presets on ring8 and
-grid25 over several seeds (PacGAN / VEEGAN protocol: 2500 samples, high quality within 3 std),
-reported as mean ± std next to published rows."""
+"""`ganlab bench quality`: the 2D mode-collapse benchmark. ganlab's 2D GAN presets and the
+flow-matching and DDPM baselines (their shipped defaults) on ring8 and grid25 over several seeds
+(PacGAN / VEEGAN protocol: 2500 samples, high quality within 3 std), reported as mean ± std
+next to published rows."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ PUBLISHED = {
                ("GDPP (CVPR 2019)", 24.8, 68.5)],
 }
 PRESETS = {"ring8": "mode_bench_ring8", "grid25": "mode_bench_grid25"}
+# method -> (row label, the overrides of its run on data d): each with its shipped defaults
+METHODS = {
+    "gan": (lambda d: f"ganlab {PRESETS[d]}", lambda d: [f"experiment={PRESETS[d]}"]),
+    "flow": (lambda d: "ganlab model=flow (flow matching)", lambda d: ["model=flow", f"data={d}"]),
+    "ddpm": (lambda d: "ganlab model=ddpm (DDIM 50 steps)", lambda d: ["model=ddpm", f"data={d}"]),
+}
 
 
 def _train(args: list[str], log: Path) -> int:
@@ -39,47 +46,57 @@ def _train(args: list[str], log: Path) -> int:
 @click.option("--jobs", default=os.cpu_count() or 1, show_default="cores", type=click.IntRange(min=1),
               help="runs in parallel")
 @click.option("--data", "names", default="ring8,grid25", show_default=True, metavar="D1,D2")
+@click.option("--methods", default="gan,flow,ddpm", show_default=True, metavar="M1,M2",
+              help=f"which of {','.join(METHODS)} to run")
 @click.option("--steps", type=click.IntRange(min=1), help="trainer.max_steps  [default: the preset's]")
 @click.option("--out", help="folder for the runs  [default: outputs/bench_quality/<time>]")
-def quality(seeds: int, jobs: int, names: str, steps: int | None, out: str | None) -> None:
+def quality(seeds: int, jobs: int, names: str, methods: str, steps: int | None, out: str | None) -> None:
     """The 2D mode-collapse benchmark over seeds, next to published rows."""
     seeds = range(seeds)
     datasets = [d.strip() for d in names.split(",") if d.strip()]
     unknown = [d for d in datasets if d not in PRESETS]
     if unknown:
         raise click.BadParameter(f"{','.join(unknown)}: choose from {','.join(PRESETS)}", param_hint="--data")
+    chosen = [m.strip() for m in methods.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in METHODS]
+    if unknown or not chosen:
+        raise click.BadParameter(f"{','.join(unknown)}: choose from {','.join(METHODS)}", param_hint="--methods")
     out = Path(out or f"outputs/bench_quality/{time.strftime('%Y-%m-%d_%H-%M-%S')}")
     console = Console(width=max(120, Console().width))  # a readable table in logs too
-    jobs = []
+    runs = []
     for d in datasets:
-        for s in seeds:
-            run_dir = out / f"{d}_seed{s}"
-            extra = [f"trainer.max_steps={steps}"] if steps else []
-            jobs.append((d, s, run_dir, [f"experiment={PRESETS[d]}", f"seed={s}", "trainer.device=cpu",
-                                         f"hydra.run.dir={run_dir}", *extra]))
+        for m in chosen:
+            for s in seeds:
+                name = f"{d}_seed{s}" if m == "gan" else f"{d}_{m}_seed{s}"  # the GAN rows keep their old names
+                extra = [f"trainer.max_steps={steps}"] if steps else []
+                runs.append((d, m, s, name, [*METHODS[m][1](d), f"seed={s}", "trainer.device=cpu",
+                                             f"hydra.run.dir={out / name}", *extra]))
     out.mkdir(parents=True, exist_ok=True)
-    console.print(f"bench quality: {len(jobs)} runs ({', '.join(datasets)} x {len(seeds)} seeds) -> {out}")
+    console.print(f"bench quality: {len(runs)} runs ({', '.join(datasets)} x {', '.join(chosen)} x {len(seeds)} "
+                  f"seeds) -> {out}")
     t0 = time.time()
     with ThreadPoolExecutor(jobs) as pool:
-        codes = list(pool.map(lambda j: _train(j[3], out / f"{j[0]}_seed{j[1]}.log"), jobs))
-    results: dict[str, list[dict]] = {d: [] for d in datasets}
-    for (d, s, run_dir, _), code in zip(jobs, codes):
-        summary = run_dir / "summary.json"
+        codes = list(pool.map(lambda r: _train(r[4], out / f"{r[3]}.log"), runs))
+    results: dict[tuple[str, str], list[dict]] = {(d, m): [] for d in datasets for m in chosen}
+    for (d, m, s, name, _), code in zip(runs, codes):
+        summary = out / name / "summary.json"
         if code != 0 or not summary.is_file():
-            console.print(f"[red]{d} seed {s} failed[/] (see {out / f'{d}_seed{s}.log'})")
+            console.print(f"[red]{d} {m} seed {s} failed[/] (see {out / f'{name}.log'})")
             continue
-        results[d].append(json.loads(summary.read_text())["metrics"])
+        results[d, m].append(json.loads(summary.read_text())["metrics"])
     table = Table(title=f"2D mode collapse ({time.time() - t0:.0f} s wall, 2500 samples, HQ = within 3 std)")
     for col in ("data", "method", "modes", "high quality %", "reverse KL", "seeds"):
         table.add_column(col)
-    rows = {}
-    for d, ms in results.items():
-        if ms:
-            rows[d] = summarize(ms)
-            table.add_row(d, f"ganlab {PRESETS[d]}", *(_fmt(rows[d][k], nd) for k, nd in
-                                                       (("modes", 1), ("hq", 1), ("reverse_kl", 3))), str(len(ms)))
-        for name, m, h in PUBLISHED[d]:
-            table.add_row(d, name, f"{m}", f"{h}", "", "")
+    rows: dict[str, dict] = {}
+    for d in datasets:
+        for m in chosen:
+            ms = results[d, m]
+            if ms:
+                rows.setdefault(d, {})[m] = summarize(ms)
+                table.add_row(d, METHODS[m][0](d), *(_fmt(rows[d][m][k], nd) for k, nd in
+                                                     (("modes", 1), ("hq", 1), ("reverse_kl", 3))), str(len(ms)))
+        for name, mo, h in PUBLISHED[d]:
+            table.add_row(d, name, f"{mo}", f"{h}", "", "")
     console.print(table)
     (out / "bench_quality.json").write_text(json.dumps(rows, indent=2) + "\n")
     if any(len(ms) < len(seeds) for ms in results.values()):

@@ -10,13 +10,22 @@ from ganlab.errors import UsageError
 
 @click.command("sample")
 @CKPT
-@click.option("--n", default=64, show_default=True, type=click.IntRange(min=1), help="number of samples")
+@click.option("--n", default=64, show_default=True, type=click.IntRange(min=1),
+              help="number of samples (--mode interpolate: of strips)")
 @click.option("--out", default="samples.png", show_default=True, help="image (grid or 2D scatter) to write")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="noise seed")
 @click.option("--nrow", type=click.IntRange(min=1), help="images per grid row  [default: sqrt(n)]")
+@click.option("--steps", type=click.IntRange(min=1),
+              help="sampling steps of flow (ODE) / ddpm (DDIM)  [default: the run's model.algorithm.sample_steps]")
+@click.option("--mode", type=click.Choice(["samples", "interpolate"]), default="samples", show_default=True,
+              help="interpolate: one strip per row, slerp between two noise points")
+@click.option("--frames", default=8, show_default=True, type=click.IntRange(min=2),
+              help="--mode interpolate: points per strip")
 @DEVICE
-def command(ckpt: str, n: int, out: str, seed: int, nrow: int | None, device: str) -> None:
-    """Images (or a 2D scatter over the true modes) from a checkpoint alone."""
+def command(ckpt: str, n: int, out: str, seed: int, nrow: int | None, steps: int | None, mode: str, frames: int,
+            device: str) -> None:
+    """Images (or a 2D scatter over the true modes) from a checkpoint alone; or interpolation
+    strips between noise points."""
     from ganlab.training.restore import load_algorithm
     from ganlab.training.runtime import pick_device
     device = pick_device(device)
@@ -24,16 +33,44 @@ def command(ckpt: str, n: int, out: str, seed: int, nrow: int | None, device: st
     algo, cfg, state = load_algorithm(ckpt, device)
     if not hasattr(algo, "generate"):
         raise UsageError(f"{cfg.model.name} is a translation model: use `ganlab translate`")
-    samples = algo.generate(n, device=device, seed=seed).float().cpu()
+    if steps is not None:
+        if not hasattr(algo, "sample_steps"):
+            raise UsageError(f"--steps: {cfg.model.name} samples in one network pass; drop --steps")
+        algo.sample_steps = steps
+    if mode == "interpolate":
+        samples, nrow = interpolate(algo, rows=n, frames=frames, seed=seed, device=device), frames
+    else:
+        samples = algo.generate(n, device=device, seed=seed).float().cpu()
     try:
         if samples.dim() == 2:  # 2D data: a scatter over the true modes
             from ganlab.metrics.modes import scatter_figure
             from ganlab.training.build import build_dataset
             data = build_dataset(cfg)
-            scatter_figure(samples, data.centers, data.std).savefig(out, dpi=100)
+            fig = scatter_figure(samples, data.centers, data.std)
+            if mode == "interpolate":  # each strip as a path
+                for strip in samples.view(n, frames, 2).numpy():
+                    fig.axes[0].plot(strip[:, 0], strip[:, 1], "-", lw=0.8, alpha=0.7)
+            fig.savefig(out, dpi=100)
         else:
             from torchvision.utils import save_image
             save_image(samples, out, nrow=nrow or max(1, int(n ** 0.5)), normalize=True, value_range=(-1, 1))
     except OSError as e:
         raise UsageError(f"--out {out}: cannot write it ({e.strerror or e})") from None
-    print(f"{n} samples from {ckpt} (step {state['step']}) -> {out}")
+    cost = f", {algo.sample_steps} steps, {algo.nfe} network evaluations per sample" if hasattr(algo, "sample_steps") else ""
+    what = f"{n} interpolation strips of {frames}" if mode == "interpolate" else f"{n} samples"
+    print(f"{what} from {ckpt} (step {state['step']}{cost}) -> {out}")
+
+
+def interpolate(algo, *, rows: int, frames: int, seed: int, device):
+    """`rows` strips of `frames` samples along slerp paths between seeded noise points; a
+    conditional GAN keeps one class per strip (row i: class i mod classes)."""
+    import torch
+
+    from ganlab.algorithms.interpolation import noise_strips
+    if not hasattr(algo, "latent_shape"):
+        raise UsageError("--mode interpolate: this model has no noise input to interpolate")
+    z = noise_strips(algo.latent_shape, rows=rows, frames=frames, seed=seed)
+    extra = {}
+    if getattr(algo, "num_classes", 0):
+        extra["y"] = (torch.arange(rows) % algo.num_classes).repeat_interleave(frames)
+    return algo.generate(rows * frames, device=device, seed=seed, z=z, **extra).float().cpu()

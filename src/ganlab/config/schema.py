@@ -71,6 +71,7 @@ RULES: dict[str, Rule] = {
     "data.test_dataset.skip_unreadable": BOOL,
     "schedule.lr_d": number(0),            # 0 freezes D
     "schedule.lr_g": number(0),            # 0 freezes G
+    "schedule.lr": number(0),              # schedule=baseline: the one optimizer of flow / ddpm / vae
     "schedule.betas": BETAS,
     "schedule.n_critic": integer(1),
     "schedule.lr_policy": LR_POLICY,

@@ -13,7 +13,7 @@ from ganlab.errors import ConfigError
 MAY_CHANGE = ("trainer.max_steps", "trainer.max_epochs", "trainer.stop_at_step", "trainer.log_every",
               "trainer.eval_every", "trainer.device", "trainer.check_finite_every", "data.num_workers",
               "trainer.compile", "trainer.compile_backend",  # how the same math runs, not what it is
-              "schedule.lr_d", "schedule.lr_g",
+              "schedule.lr_d", "schedule.lr_g", "schedule.lr",  # schedule.lr: the baselines' (schedule=baseline)
               "callbacks.", "logger.", "metrics.", "data.evaluators.", "resume")
 
 

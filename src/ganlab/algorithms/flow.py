@@ -1,0 +1,51 @@
+"""Conditional flow matching (Lipman et al. 2023, arXiv 2210.02747) on the straight-line path
+(rectified flow; Lipman's optimal-transport path with sigma_min = 0):
+x_t = (1 - t) z + t x with z ~ N(0, I), x a data sample, and the network regresses the
+velocity u_t = x - z at a uniform t. Sampling integrates dx/dt = v(x, t) from t = 0 (noise) to
+t = 1 (data) with a fixed-step ODE solver (algorithms/ode.py); its steps are a sampling option
+(`model.algorithm.sample_steps`, `ganlab sample --steps`)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ganlab.algorithms.baseline import Baseline
+from ganlab.algorithms.ode import SOLVERS, integrate
+from ganlab.errors import ConfigError
+
+
+class FlowMatching(Baseline):
+    def __init__(self, *, objective, solver: str = "midpoint",  # euler | midpoint | heun
+                 sample_steps: int = 50,    # ODE steps from noise to data
+                 t_power: float = 1.0,      # training t = 1 - u^p, u uniform: p > 1 trains more near the data end
+                 **kwargs):
+        super().__init__(**kwargs)
+        if solver not in SOLVERS:
+            raise ConfigError(f"solver={solver!r}: choose one of {', '.join(SOLVERS)}")
+        self.objective, self.solver = objective, solver
+        self.sample_steps = check_steps(sample_steps)
+        if not t_power > 0:
+            raise ConfigError(f"t_power={t_power}: must be > 0")
+        self.t_power = float(t_power)
+
+    @property
+    def nfe(self) -> int:
+        return SOLVERS[self.solver][1] * self.sample_steps
+
+    def loss(self, x: Tensor) -> dict[str, Tensor]:
+        z = torch.randn_like(x)
+        t = 1 - torch.rand(x.shape[0], device=x.device) ** self.t_power
+        tt = t.view(-1, *([1] * (x.dim() - 1)))
+        xt = (1 - tt) * z + tt * x
+        loss = self.objective(self.net(xt, t), x - z)
+        return {"loss": loss, "train/loss_fm": loss.detach()}
+
+    def decode(self, z: Tensor, g: torch.Generator) -> Tensor:
+        return integrate(self.sampler(), z, steps=self.sample_steps, solver=self.solver)
+
+
+def check_steps(steps: int) -> int:
+    if not isinstance(steps, int) or steps < 1:
+        raise ConfigError(f"sample_steps={steps!r}: must be an integer >= 1")
+    return steps

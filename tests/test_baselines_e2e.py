@@ -1,0 +1,105 @@
+"""The baselines (model=flow, ddpm, vae) through the real `ganlab` command on tiny configs: one
+phase through the unchanged loop, bitwise resume (networks, EMA, optimizer, RNG), the data's own
+val/ metrics plus the sampling cost, `sample` from the checkpoint alone, and `compare` with a
+GAN run in one table."""
+
+import csv
+import json
+
+import torch
+
+from conftest import checkpoint_tensors, summary
+
+CPU = ["trainer.device=cpu", "trainer.log_every=1", "callbacks.tensorboard.sample_every_n_steps=4"]
+TINY_2D = [*CPU, "data=grid25", "data.batch_size=16", "data.dataset.size=64", "model.networks.net.hidden=16",
+           "trainer.eval_every=4", "data.evaluators.modes.n_samples=200", "data.evaluators.sampling_cost.n_samples=8"]
+TINY_IMG = [*CPU, "data=shapes", "data.image_size=16", "data.dataset.size=32", "data.batch_size=8",
+            "trainer.eval_every=4", "data.evaluators.fid_proxy.n_samples=16", "data.evaluators.fid_proxy.kid_subset_size=8",
+            "data.evaluators.fid_proxy.batch_size=16"]
+COST = ["data.evaluators.sampling_cost.n_samples=4"]
+DIT = ["model/denoiser=dit", "model.denoiser.dim=16", "model.denoiser.depth=1", "model.denoiser.heads=2"]
+
+
+def _bitwise_resume(ganlab, tmp_path, args, steps=8, stop_at=3):
+    ganlab("train", *args, f"trainer.max_steps={steps}", "hydra.run.dir=straight")
+    ganlab("train", *args, f"trainer.max_steps={steps}", f"trainer.stop_at_step={stop_at}", "hydra.run.dir=resumed",
+           check=False)
+    assert summary(tmp_path / "resumed")["status"] == "interrupted"
+    ganlab("train", f"resume={tmp_path / 'resumed'}")
+    a = checkpoint_tensors(tmp_path / "straight" / "checkpoints" / "last.pt")
+    b = checkpoint_tensors(tmp_path / "resumed" / "checkpoints" / "last.pt")
+    assert a.keys() == b.keys() and any(k.startswith("modules.net_ema") for k in a)
+    assert any(k.startswith("optimizers.model") for k in a)
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"{k} differs after resume"
+    s, r = summary(tmp_path / "straight"), summary(tmp_path / "resumed")
+    assert s["status"] == r["status"] == "ok" and s["metrics"].keys() == r["metrics"].keys()
+    return s
+
+
+def test_flow_on_grid25_resumes_bitwise_and_reports_modes_and_sampling_cost(ganlab, tmp_path):
+    s = _bitwise_resume(ganlab, tmp_path, ["model=flow", *TINY_2D, "model.algorithm.sample_steps=5"])
+    m = s["metrics"]
+    assert {"val/modes", "val/hq", "train/loss_fm", "train/grad_norm_model"} <= m.keys()
+    assert m["val/nfe"] == 10 and m["val/samples_per_s"] > 0   # midpoint: 2 evaluations per step
+    assert s["protocols"]["sampling_cost"]["nfe"] == 10
+    assert s["config_groups"]["loss"] == "flow_matching" and s["config_groups"]["schedule"] == "baseline"
+    ckpt = str(tmp_path / "straight" / "checkpoints" / "last.pt")
+    ganlab("eval", ckpt, "--metrics", "modes,sampling_cost", "--device", "cpu", "--out", "eval.json")
+    ev = json.loads((tmp_path / "eval.json").read_text())
+    assert "val/modes" in json.dumps(ev) and "val/nfe" in json.dumps(ev)
+    p = ganlab("sample", ckpt, "--mode", "interpolate", "--n", "3", "--frames", "5", "--steps", "3",
+               "--out", "paths.png", "--device", "cpu")
+    assert (tmp_path / "paths.png").stat().st_size > 1000 and "3 interpolation strips of 5" in p.stdout
+    assert "3 steps, 6 network evaluations" in p.stdout
+
+
+def test_ddpm_with_a_dit_on_images_resumes_bitwise_with_a_fid_proxy(ganlab, tmp_path):
+    s = _bitwise_resume(ganlab, tmp_path, ["model=ddpm", *TINY_IMG, *COST, *DIT, "model.algorithm.sample_steps=4"])
+    assert "val/fid_random_conv" in s["metrics"] and s["metrics"]["val/nfe"] == 4
+    assert s["config_groups"]["model/denoiser"] == "dit"
+    assert list((tmp_path / "straight" / "samples").glob("grid_step*.png"))
+
+
+VAE = ["model=vae", *TINY_IMG, *COST, "model.autoencoder.width=4", "model.latent_dim=4"]
+
+
+def test_vae_resumes_bitwise_and_draws_its_latent_space(ganlab, tmp_path):
+    s = _bitwise_resume(ganlab, tmp_path, VAE)
+    assert {"train/loss_rec", "train/loss_kl", "val/fid_random_conv"} <= s["metrics"].keys()
+    assert list((tmp_path / "straight" / "samples").glob("latent_step*.png"))  # labelled data: latent scatter
+
+
+def test_a_gan_and_a_baseline_interpolate_and_compare_in_one_table(ganlab, tmp_path):
+    ganlab("train", *VAE, "trainer.max_steps=4", "hydra.run.dir=straight")
+    ganlab("train", "model=dcgan", "model.width=4", *TINY_IMG, "trainer.max_steps=4", "metrics=sampling_cost",
+           "metrics.sampling_cost.n_samples=4", "hydra.run.dir=gan")
+    assert summary(tmp_path / "gan")["metrics"]["val/nfe"] == 1   # any run can record it
+    ganlab("sample", "gan/checkpoints/last.pt", "--mode", "interpolate", "--n", "2", "--frames", "4",
+           "--out", "gan.png", "--device", "cpu")  # the flow test interpolates a baseline
+    assert (tmp_path / "gan.png").stat().st_size > 200
+    table = ganlab("compare", "straight", "gan", "--csv", "runs.csv").stdout
+    assert "vae" in table and "dcgan" in table
+    rows = list(csv.DictReader((tmp_path / "runs.csv").open()))
+    assert sorted(r["model"] for r in rows) == ["dcgan", "vae"]
+    assert all(r["best val/fid_random_conv"] for r in rows)
+
+
+def test_bench_quality_runs_the_flow_row_beside_the_published_ones(ganlab, tmp_path):
+    p = ganlab("bench", "quality", "--methods", "flow", "--data", "ring8", "--seeds", "1", "--steps", "20",
+               "--jobs", "1", "--out", "bq")
+    rows = json.loads((tmp_path / "bq" / "bench_quality.json").read_text())
+    assert list(rows) == ["ring8"] and list(rows["ring8"]) == ["flow"] and rows["ring8"]["flow"]["seeds"] == 1
+    assert "flow matching" in p.stdout and "PacGAN" in p.stdout
+    assert summary(tmp_path / "bq" / "ring8_flow_seed0")["config_groups"]["model"] == "flow"
+    bad = ganlab("bench", "quality", "--methods", "vae", check=False)
+    assert bad.returncode == 2 and "--methods" in bad.stderr
+
+
+def test_bad_baseline_config_is_one_line_naming_the_key_and_creates_nothing(ganlab, tmp_path):
+    for args, key in ((["model=flow", "schedule.lr=abc"], "schedule.lr"),
+                      (["model=ddpm", "model/denoiser=dit", "model.denoiser.patch=5"], "model.networks.net"),
+                      (["model=flow", "model.algorithm.solver=rk45"], "model.algorithm")):
+        p = ganlab("train", *args, "trainer.device=cpu", "hydra.run.dir=run", check=False)
+        assert p.returncode == 2 and key in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert not (tmp_path / "run").exists()
