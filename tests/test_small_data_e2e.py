@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from conftest import checkpoint_tensors, summary
+from ganlab.errors import ConfigError
 
 TINY = ["debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=32", "trainer.device=cpu",
         "trainer.max_steps=8"]
@@ -103,3 +104,14 @@ def test_ada_counts_every_ranks_images_so_all_ranks_keep_one_p(tmp_path):
     state = torch.load(tmp_path / "ddp" / "checkpoints" / "last.pt", weights_only=True)
     ps = [state["step_state"]["augment"]["p"], state["ranks"][0]["step_state"]["augment"]["p"]]
     assert ps == pytest.approx([0.6, 0.6])
+
+
+@pytest.mark.parametrize("model", ["flow", "ddpm", "vae"])
+def test_augmenting_a_baseline_without_discriminator_is_refused(model):
+    from ganlab.config import compose
+    from ganlab.training.build import build_algorithm
+
+    cfg = compose([f"model={model}", "data=shapes", "data.image_size=16", "augment=diffaug"])
+    with pytest.raises(ConfigError, match=r"^model.algorithm: augment=DiffAugment: .*this baseline has none: use augment=none"):
+        build_algorithm(cfg)
+    assert build_algorithm(compose([f"model={model}", "data=shapes", "data.image_size=16"])) is not None

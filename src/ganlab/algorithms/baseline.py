@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ganlab.algorithms.augment import NoAugment
 from ganlab.algorithms.base import Phase, StepContext
 from ganlab.algorithms.ema import EMA
 from ganlab.errors import ConfigError
@@ -24,7 +25,11 @@ class Baseline:
                  sample_shape: tuple[int, ...],   # one sample: [2] (2D points) or [C, H, W]
                  ema_decay: float = 0.999,        # 0 = sample with the trained weights; warmed up (ema.py)
                  scale: float = 1.0,              # data units per network unit (grid25: 4)
+                 augment=None,                    # the augment group: only none (no D to augment for)
                  n_fixed: int = 64):              # fixed-noise samples drawn for every grid
+        if augment is not None and type(augment) is not NoAugment:  # else it would be silently ignored
+            raise ConfigError(f"augment={type(augment).__name__}: augmentation acts on what a GAN's discriminator "
+                              f"sees, and this baseline has none: use augment=none")
         self.net = net
         self.sample_shape = tuple(int(s) for s in sample_shape)
         if not self.sample_shape or min(self.sample_shape) < 1:
