@@ -59,6 +59,8 @@ def test_ddpm_with_a_dit_on_images_resumes_bitwise_with_a_fid_proxy(ganlab, tmp_
     assert "val/fid_random_conv" in s["metrics"] and s["metrics"]["val/nfe"] == 4
     assert s["config_groups"]["model/denoiser"] == "dit"
     assert list((tmp_path / "straight" / "samples").glob("grid_step*.png"))
+    # the run's closing grid, as for the GANs (the baselines' generate takes no labels)
+    assert (tmp_path / "straight" / "final_samples.png").stat().st_size > 0
 
 
 VAE = ["model=vae", *TINY_IMG, *COST, "model.autoencoder.width=4", "model.latent_dim=4"]
