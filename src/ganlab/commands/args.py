@@ -24,3 +24,12 @@ def writable_output(path, option: str = "--out"):
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UsageError(f"{option} {path}: not writable here; choose another {option}")
     return path
+
+
+def names_from(text: str, allowed, option: str) -> list[str]:
+    """A comma-separated list of names out of `allowed`, at least one; else an error naming the option."""
+    chosen = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in allowed]
+    if unknown or not chosen:
+        raise click.BadParameter(f"{','.join(unknown)}: choose from {','.join(allowed)}", param_hint=option)
+    return chosen

@@ -14,12 +14,12 @@ import click
 import torch
 from hydra.utils import instantiate
 from rich.console import Console
-from rich.table import Table
 
 from ganlab.commands.bench_matrix import matrix
 from ganlab.commands.bench_quality import quality
 from ganlab.commands.bench_small_data import small_data
 from ganlab.commands.bench_translation import translation
+from ganlab.commands.console import results_table
 from ganlab.config import compose
 
 POSITIVE = click.IntRange(min=1)
@@ -87,9 +87,7 @@ def command(ctx, steps: int, rounds: int, image_size: int, batch_size: int, widt
     for _ in range(rounds):
         ours.append(ganlab_round(cfg, steps))
         bare.append(bare_round(cfg, steps, data, G, D, opt_g, opt_d))
-    t = Table(title="training throughput (images/s, best of rounds)")
-    for col in ("loop", "best", "all rounds"):
-        t.add_column(col)
+    t = results_table("training throughput (images/s, best of rounds)", ("loop", "best", "all rounds"))
     t.add_row("ganlab", f"{max(ours):.1f}", ", ".join(f"{x:.1f}" for x in ours))
     t.add_row("bare PyTorch", f"{max(bare):.1f}", ", ".join(f"{x:.1f}" for x in bare))
     console.print(t)
@@ -138,9 +136,7 @@ def loader(n: int, image_size: int, rounds: int) -> None:
                 rates[name].append(_epoch_rate(ds, batch)[1])
         if h5._f is not None:  # close the handle before the temp dir goes
             h5._f.close()
-    t = Table(title="loader throughput (images/s, best of rounds)")
-    for col in ("source", "images/s", "all rounds"):
-        t.add_column(col)
+    t = results_table("loader throughput (images/s, best of rounds)", ("source", "images/s", "all rounds"))
     for name, r in rates.items():
         t.add_row(name, f"{max(r):.1f}", ", ".join(f"{x:.1f}" for x in r))
     console.print(t)

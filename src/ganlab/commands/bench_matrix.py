@@ -12,10 +12,9 @@ from pathlib import Path
 
 import click
 import torch
-from rich.console import Console
-from rich.table import Table
 
 from ganlab.callbacks.base import Callback
+from ganlab.commands.console import results_table, wide_console
 from ganlab.config import compose
 
 # the sizes: DCGAN 64 px batch 64; the translation models at their paper size, batch 1
@@ -81,12 +80,12 @@ def matrix(quick: bool, models: str, precisions: str, steps: int, warmup: int, d
     chosen = QUICK if quick else {m: MODELS[m] for m in models.split(",") if m in MODELS}
     precs = ["32", "bf16"] if quick else precisions.split(",")
     layouts = [False, True] if on_gpu else [False]  # channels_last is a GPU layout: off on CPU
-    console = Console(width=max(120, Console().width))
+    console = wide_console()
     console.print(f"bench matrix on {torch.cuda.get_device_name() if on_gpu else 'cpu'} "
                   f"({torch.get_num_threads()} threads): {steps} timed steps after {warmup}")
-    table = Table(title="training throughput (images/s, after warm-up)")
-    for col in ("model", "precision", "channels_last", "compile", "images/s", "vs eager fp32", "peak MiB"):
-        table.add_column(col, justify="right")
+    table = results_table("training throughput (images/s, after warm-up)",
+                          ("model", "precision", "channels_last", "compile", "images/s", "vs eager fp32", "peak MiB"),
+                          justify="right")
     for name, base in chosen.items():
         reference = None
         for prec, cl, comp in itertools.product(precs, layouts, [False, True]):

@@ -16,8 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
+
+from ganlab.commands.args import names_from
+from ganlab.commands.console import results_table, wide_console
 
 # PacGAN (Lin et al., NeurIPS 2018) Table 1: modes captured / % high-quality samples
 PUBLISHED = {
@@ -53,16 +54,9 @@ def _train(args: list[str], log: Path) -> int:
 def quality(seeds: int, jobs: int, names: str, methods: str, steps: int | None, out: str | None) -> None:
     """The 2D mode-collapse benchmark over seeds, next to published rows."""
     seeds = range(seeds)
-    datasets = [d.strip() for d in names.split(",") if d.strip()]
-    unknown = [d for d in datasets if d not in PRESETS]
-    if unknown:
-        raise click.BadParameter(f"{','.join(unknown)}: choose from {','.join(PRESETS)}", param_hint="--data")
-    chosen = [m.strip() for m in methods.split(",") if m.strip()]
-    unknown = [m for m in chosen if m not in METHODS]
-    if unknown or not chosen:
-        raise click.BadParameter(f"{','.join(unknown)}: choose from {','.join(METHODS)}", param_hint="--methods")
+    datasets, chosen = names_from(names, PRESETS, "--data"), names_from(methods, METHODS, "--methods")
     out = Path(out or f"outputs/bench_quality/{time.strftime('%Y-%m-%d_%H-%M-%S')}")
-    console = Console(width=max(120, Console().width))  # a readable table in logs too
+    console = wide_console()
     runs = []
     for d in datasets:
         for m in chosen:
@@ -84,9 +78,8 @@ def quality(seeds: int, jobs: int, names: str, methods: str, steps: int | None, 
             console.print(f"[red]{d} {m} seed {s} failed[/] (see {out / f'{name}.log'})")
             continue
         results[d, m].append(json.loads(summary.read_text())["metrics"])
-    table = Table(title=f"2D mode collapse ({time.time() - t0:.0f} s wall, 2500 samples, HQ = within 3 std)")
-    for col in ("data", "method", "modes", "high quality %", "reverse KL", "seeds"):
-        table.add_column(col)
+    table = results_table(f"2D mode collapse ({time.time() - t0:.0f} s wall, 2500 samples, HQ = within 3 std)",
+                          ("data", "method", "modes", "high quality %", "reverse KL", "seeds"))
     rows: dict[str, dict] = {}
     for d in datasets:
         for m in chosen:

@@ -13,10 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from ganlab.commands.args import names_from
 from ganlab.commands.bench_quality import _ms, _train
+from ganlab.commands.console import results_table, wide_console
 
 AUGMENTS = ("none", "diffaug", "ada")
 # column -> (metric in summary.json, decimals); "lower is better" for fid and the gap
@@ -45,12 +45,9 @@ PRINTED = [c for c in COLUMNS if c not in ("D train", "D held-out")]  # those tw
 def small_data(seeds: int, jobs: int, augments: str, steps: int | None, out: str | None,
                overrides: tuple[str, ...]) -> None:
     """augment=none|diffaug|ada on 500 images over seeds; OVERRIDES go to every run (key=value)."""
-    chosen = [a.strip() for a in augments.split(",") if a.strip()]
-    unknown = [a for a in chosen if a not in AUGMENTS]
-    if unknown or not chosen:
-        raise click.BadParameter(f"{','.join(unknown)}: choose from {','.join(AUGMENTS)}", param_hint="--augment")
+    chosen = names_from(augments, AUGMENTS, "--augment")
     out = Path(out or f"outputs/bench_small_data/{time.strftime('%Y-%m-%d_%H-%M-%S')}")
-    console = Console(width=max(120, Console().width))
+    console = wide_console()
     runs = []
     for a in chosen:
         for s in range(seeds):
@@ -72,10 +69,8 @@ def small_data(seeds: int, jobs: int, augments: str, steps: int | None, out: str
         results[a].append(json.loads(summary.read_text()))
     rows = {a: summarize(ss) for a, ss in results.items() if ss}
     step = next((ss[0]["step"] for ss in results.values() if ss), 0)
-    table = Table(title=f"small data: DCGAN, 500 shapes images, {step} steps, mean ± std over seeds "
-                        f"({time.time() - t0:.0f} s wall)")
-    for col in ("augment", *PRINTED, "d_overfit", "seeds"):
-        table.add_column(col, no_wrap=True)
+    table = results_table(f"small data: DCGAN, 500 shapes images, {step} steps, mean ± std over seeds "
+                          f"({time.time() - t0:.0f} s wall)", ("augment", *PRINTED, "d_overfit", "seeds"), no_wrap=True)
     for a, row in rows.items():
         table.add_row(a, *(f"{row[c][0]:.{COLUMNS[c][1]}f}±{row[c][1]:.{COLUMNS[c][1]}f}" for c in PRINTED),
                       str(row["d_overfit events"]), str(row["seeds"]))

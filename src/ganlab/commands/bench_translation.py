@@ -17,11 +17,10 @@ import click
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
-from rich.console import Console
-from rich.table import Table
 
 from ganlab.algorithms.image_pool import ImagePool
 from ganlab.commands.bench_matrix import CLOCKS, OFF, StepClock
+from ganlab.commands.console import results_table, wide_console
 from ganlab.config import compose
 
 MODELS = ("cyclegan", "agan")
@@ -155,12 +154,12 @@ def translation(models: str, sizes: str, steps: int, warmup: int, rounds: int, d
     """Generator passes and s/iter of ganlab's translation step vs the reference CycleGAN loop."""
     if clock == "cpu" and (device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())):
         raise click.BadParameter("cpu time does not count GPU work: use --clock wall on a GPU", param_hint="--clock")
-    console = Console(width=max(120, Console().width))
+    console = wide_console()
     console.print(f"bench translation ({torch.get_num_threads()} threads): batch 1, {steps} timed iterations "
                   f"after {warmup}, best of {rounds} rounds, {clock} clock")
-    table = Table(title="translation step: ganlab vs a bare loop in the reference order (speed: bare s/iter / ganlab s/iter)")
-    for col in ("model", "px", "G passes/iter", "reference passes", "ganlab s/iter", "bare s/iter", "speed vs bare"):
-        table.add_column(col, justify="right")
+    table = results_table("translation step: ganlab vs a bare loop in the reference order (speed: bare s/iter / ganlab s/iter)",
+                          ("model", "px", "G passes/iter", "reference passes", "ganlab s/iter", "bare s/iter",
+                           "speed vs bare"), justify="right")
     for model, size in itertools.product(models.split(","), (int(s) for s in sizes.split(","))):
         r = measure(model, size, steps=steps, warmup=warmup, rounds=rounds, device=device, clock=clock)
         table.add_row(model, str(size), f"{r['passes']:g}", f"{r['bare_passes']:g}", f"{r['s_per_iter']:.3f}",

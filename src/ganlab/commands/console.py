@@ -1,11 +1,12 @@
-"""Where the commands report: one stderr console, and the one way a command fails on purpose
-(one line, an exit code: 2 bad input, see ganlab.errors)."""
+"""Where the commands report: one stderr console, the one way a command fails on purpose (one
+line, an exit code: 2 bad input, see ganlab.errors), and the benches' wide console and tables."""
 
 from __future__ import annotations
 
 import sys
 
 from rich.console import Console
+from rich.table import Table
 
 err = Console(stderr=True, soft_wrap=True)  # long paths stay on one line
 
@@ -13,3 +14,16 @@ err = Console(stderr=True, soft_wrap=True)  # long paths stay on one line
 def fail(message: object, code: int) -> None:
     err.print(f"[red]error:[/] {message}", highlight=False)
     sys.exit(code)
+
+
+def wide_console() -> Console:
+    """At least 120 columns: a bench's table stays readable in logs and pipes too."""
+    return Console(width=max(120, Console().width))
+
+
+def results_table(title: str, columns, **column_style) -> Table:
+    """A bench's table: one column per name, each with the same style (justify=..., no_wrap=...)."""
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, **column_style)
+    return table
