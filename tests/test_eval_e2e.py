@@ -15,7 +15,7 @@ def test_eval_writes_eval_json_beside_the_checkpoint(ganlab, tmp_path):
     assert res["metrics"]["val/fid_random_conv"] > 0
     proto = res["protocols"]["fid"]
     assert proto["n_fake"] == 64 and "random_conv" in json.dumps(proto)
-    assert list((tmp_path / "cache").glob("fidref_shapes_train_x_random_conv_16px_64.pt"))
+    assert list((tmp_path / "cache").glob("fidref_shapes_train_x_random_conv_16px_64_*.pt"))
     assert "val/fid_random_conv=" in p.stdout
 
 

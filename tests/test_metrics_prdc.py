@@ -107,5 +107,49 @@ def test_evaluator_records_prdc_and_resize_in_its_protocol_and_caches_apart(tmp_
     assert {"val/precision_random_conv", "val/recall_random_conv", "val/density_random_conv",
             "val/coverage_random_conv"} <= set(m)
     assert m["val/precision_random_conv"] == m["val/recall_random_conv"] == 1.0  # the same images
-    assert sorted(p.name for p in tmp_path.glob("fidref_*")) == [
-        "fidref_shapes_train_x_random_conv_16px_64.pt", "fidref_shapes_train_x_random_conv_clean_16px_64.pt"]
+    assert sorted(p.name.rsplit("_", 1)[0] for p in tmp_path.glob("fidref_*.pt")) == [  # _<dataset config digest>.pt
+        "fidref_shapes_train_x_random_conv_16px_64", "fidref_shapes_train_x_random_conv_clean_16px_64"]
+
+
+def test_reference_test_scores_against_held_out_images_and_caches_per_dataset_config(tmp_path):
+    """reference=test reads data.test_dataset; two datasets of one name (other seeds) never share
+    cached reference statistics; reference=test without a test split is a one-line config error."""
+    from types import SimpleNamespace
+
+    import pytest
+    from omegaconf import OmegaConf
+
+    from ganlab.data.synthetic import Shapes
+    from ganlab.errors import ConfigError
+    from ganlab.metrics.evaluators import FIDKIDEvaluator
+    from ganlab.metrics.features import RandomConvFeatures
+
+    node = {"_target_": "ganlab.data.synthetic.Shapes", "size": 64, "image_size": 16, "channels": 3}
+    splits = {"train": Shapes(size=64, image_size=16, seed=0), "test": Shapes(size=64, image_size=16, seed=1)}
+
+    class Algo:  # "generates" the training images: near-perfect against train, not against test
+        def generate(self, n, *, device, seed=0):
+            return torch.stack([splits["train"][i % 64]["x"] for i in range(n)])
+
+    def score(reference, test_seed=1):
+        cfg = {"data": {"name": "shapes", "image_size": 16, "dataset": node | {"seed": 0},
+                        "test_dataset": node | {"seed": test_seed}}}
+        run = SimpleNamespace(algorithm=Algo(), device=torch.device("cpu"), step=1, cfg=OmegaConf.create(cfg),
+                              dataset=lambda split: splits[split])
+        ev = FIDKIDEvaluator(feature=RandomConvFeatures(dims=16), n_samples=64, kid_subset_size=32, kid_subsets=5,
+                             cache_dir=str(tmp_path), batch_size=32, reference=reference, prdc_k=0)
+        return ev(run)["val/fid_random_conv"], ev.protocol["reference_split"]
+
+    (fid_train, split_train), (fid_test, split_test) = score("train"), score("test")
+    assert split_train == "shapes/train/x" and split_test == "shapes/test/x"
+    assert fid_train < 1e-3 < fid_test  # copies of the training images: only the held-out reference sees it
+    assert len(list(tmp_path.glob("fidref_shapes_test_*.pt"))) == 1
+    score("test", test_seed=2)  # another held-out set: its own statistics, not the cached seed-1 ones
+    assert len(list(tmp_path.glob("fidref_shapes_test_*.pt"))) == 2
+    with pytest.raises(ConfigError, match="reference"):
+        FIDKIDEvaluator(feature=RandomConvFeatures(dims=16), reference="heldout")
+    run = SimpleNamespace(algorithm=Algo(), device=torch.device("cpu"), step=1, dataset=lambda split: None,
+                          cfg=OmegaConf.create({"data": {"name": "shapes", "image_size": 16, "test_dataset": None}}))
+    with pytest.raises(ConfigError, match="data.test_dataset"):
+        FIDKIDEvaluator(feature=RandomConvFeatures(dims=16), n_samples=64, cache_dir=str(tmp_path),
+                        reference="test", prdc_k=0)(run)

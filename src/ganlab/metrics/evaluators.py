@@ -79,6 +79,16 @@ class TranslationMetrics:
         return metrics
 
 
+def config_digest(node) -> str:
+    """8 hex digits naming a dataset's config (its target, seed, size, root...)."""
+    import hashlib
+    import json
+
+    from omegaconf import OmegaConf
+    text = json.dumps(OmegaConf.to_container(node, resolve=True) if node is not None else None, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
 class FIDKIDEvaluator:
     """FID and KID of generated (or translated) images against a reference split, with
     torchmetrics' estimators (metrics.fid.FIDKID) on the features of `feature` (a node with its
@@ -87,7 +97,10 @@ class FIDKIDEvaluator:
     computed once per (data, split, feature extractor, resize, image size, sample count) and cached.
     Metric names carry the extractor unless it is the standard Inception: val/fid, val/kid vs
     val/fid_random_conv, val/kid_random_conv (a random small CNN: only for relative comparisons
-    within ganlab, never against papers). Translation models: G_AB(test A) against test B."""
+    within ganlab, never against papers). Noise -> image models are scored against the training
+    images (`reference: train`, the usual protocol) or held-out ones (`reference: test`,
+    data.test_dataset: on a small dataset a G that copies its training images is then not
+    rewarded). Translation models: G_AB(test A) against test B."""
 
     def __init__(self, *, feature: nn.Module,
                  n_samples: int = 5000,             # generated images (and reference images, at most)
@@ -95,7 +108,8 @@ class FIDKIDEvaluator:
                  cache_dir: str = "data/cache",     # reference statistics land here
                  batch_size: int = 100,
                  prdc_k: int = 5,                   # k-NN balls of precision/recall/density/coverage; 0 = off
-                 resize: str = "legacy"):           # legacy | clean (clean-fid's protocol): metrics.fid.RESIZES
+                 resize: str = "legacy",            # legacy | clean (clean-fid's protocol): metrics.fid.RESIZES
+                 reference: str = "train"):         # train | test: the real images generated ones are scored against
         if not isinstance(feature, nn.Module):  # e.g. the old `feature: random_conv`
             raise ConfigError(f"feature={feature!r}: must be an extractor node, e.g. "
                               f"{{_target_: ganlab.metrics.features.RandomConvFeatures}}")
@@ -108,7 +122,9 @@ class FIDKIDEvaluator:
             raise ConfigError(f"resize={resize!r}: choose {' or '.join(RESIZES)}")
         if prdc_k < 0:
             raise ConfigError(f"prdc_k={prdc_k}: must be >= 0 (0 = no precision/recall)")
-        self.prdc_k, self.resize = prdc_k, resize
+        if reference not in ("train", "test"):
+            raise ConfigError(f"reference={reference!r}: choose train or test (data.test_dataset)")
+        self.prdc_k, self.resize, self.reference = prdc_k, resize, reference
         self.protocol: dict = {}
         self._metric = None
 
@@ -124,7 +140,9 @@ class FIDKIDEvaluator:
         n = min(self.n, len(dataset))
         size = run.cfg.data.get("image_size")
         resize = "" if self.resize == "legacy" else f"_{self.resize}"  # legacy keeps the older file names
-        path = Path(self.cache_dir) / f"fidref_{run.cfg.data.name}_{split}_{key}_{self.feature_name}{resize}_{size}px_{n}.pt"
+        node = run.cfg.data.get("dataset" if split == "train" else "test_dataset")
+        path = (Path(self.cache_dir) / f"fidref_{run.cfg.data.name}_{split}_{key}_{self.feature_name}{resize}_{size}px_{n}_"
+                f"{config_digest(node)}.pt")  # the digest: another seed or subset never reads these statistics
         if path.is_file():
             state, _ = load_reference(path)
             metric.load_real_state(state)
@@ -144,7 +162,10 @@ class FIDKIDEvaluator:
         metric.reset()  # drops the fake features only: the reference stays
         algo = run.algorithm
         if hasattr(algo, "generate"):  # noise -> image: generated vs the training images
-            split, key, data = "train", "x", run.dataset("train")
+            split, key, data = self.reference, "x", run.dataset(self.reference)
+            if data is None:
+                raise ConfigError("reference=test needs held-out images and data.test_dataset is null: set "
+                                  "data.test_dataset or reference=train")
             if first:
                 self._reference(run, metric, split, key, data)
             for start in range(0, self.n, self.bs):
