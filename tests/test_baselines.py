@@ -46,6 +46,9 @@ def test_dit_unpatchify_inverts_the_patch_layout():
 def test_dit_and_unet_refuse_sizes_they_cannot_tile():
     with pytest.raises(ConfigError, match="patch"):
         DiT(image_size=30, patch=4)
+    with pytest.raises(ConfigError, match="patch"):
+        DiT(image_size=28)  # patch=None: 28 // 8 = 3 does not tile 28 px
+    assert [DiT(image_size=s, dim=8, depth=1, heads=2).patch for s in (16, 32, 64)] == [2, 4, 8]  # 8 x 8 tokens
     with pytest.raises(ConfigError, match="mults"):
         UNet(image_size=18, mults=(1, 2, 2))
 
@@ -89,25 +92,34 @@ def _ddpm(net, **kw):
 
 
 class Oracle(torch.nn.Module):
-    """The exact eps-prediction for data concentrated on one point c: eps = (x_t - sqrt(abar) c) / sqrt(1 - abar)."""
+    """The exact prediction for data concentrated on one point c: eps = (x_t - sqrt(abar) c) / sqrt(1 - abar),
+    v = sqrt(abar) eps - sqrt(1 - abar) c."""
 
-    def __init__(self, abar, c, T):
+    def __init__(self, abar, c, T, prediction="eps"):
         super().__init__()
-        self.abar, self.c, self.T = abar, c, T
+        self.abar, self.c, self.T, self.prediction = abar, c, T, prediction
 
     def forward(self, x, t):
         a = self.abar[(t * self.T).round().long()].view(-1, 1)
-        return (x - a.sqrt() * self.c) / (1 - a).sqrt()
+        eps = (x - a.sqrt() * self.c) / (1 - a).sqrt()
+        return eps if self.prediction == "eps" else a.sqrt() * eps - (1 - a).sqrt() * self.c
 
 
+@pytest.mark.parametrize("prediction", ["eps", "v"])
 @pytest.mark.parametrize("sampler", ["ancestral", "ddim"])
-def test_ddpm_samplers_reach_the_data_with_the_exact_denoiser(sampler):
-    algo = _ddpm(torch.nn.Identity(), sampler=sampler, sample_steps=10, clip_x0=None)
+def test_ddpm_samplers_reach_the_data_with_the_exact_denoiser(sampler, prediction):
+    algo = _ddpm(torch.nn.Identity(), sampler=sampler, sample_steps=10, clip_x0=None, prediction=prediction)
     c = torch.tensor([0.3, -0.5])
-    algo.net = Oracle(algo.abar, c, algo.T)
+    algo.net = Oracle(algo.abar, c, algo.T, prediction)
     x = algo.generate(16, device=torch.device("cpu"), seed=0)
     assert torch.allclose(x, c.expand(16, 2), atol=1e-4)
     assert algo.nfe == (50 if sampler == "ancestral" else 10)
+    torch.manual_seed(0)  # the training target is what the exact network predicts: zero loss
+    loss = algo.loss(c.expand(64, 2).clone())
+    assert float(loss["loss"]) < 1e-8 and f"train/loss_{prediction}" in loss
+    wrong = Oracle(algo.abar, c, algo.T, "v" if prediction == "eps" else "eps")
+    algo.net = wrong  # the other parametrisation's exact network is not exact for this one
+    assert float(algo.loss(c.expand(64, 2).clone())["loss"]) > 1e-3
 
 
 def test_ddim_is_deterministic_in_its_noise_and_ancestral_is_seeded():
@@ -158,6 +170,8 @@ def test_bad_baseline_options_name_themselves():
         FlowMatching(net=TimeMLP(), objective=MSE(), sample_shape=[2], solver="rk45")
     with pytest.raises(ConfigError, match="sampler"):
         _ddpm(TimeMLP(), sampler="dpm")
+    with pytest.raises(ConfigError, match="prediction"):
+        _ddpm(TimeMLP(), prediction="x0")
     with pytest.raises(ConfigError, match="sample_steps"):
         FlowMatching(net=TimeMLP(), objective=MSE(), sample_shape=[2], sample_steps=0)
     with pytest.raises(ConfigError, match="kl_weight"):

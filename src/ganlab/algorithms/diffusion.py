@@ -1,8 +1,12 @@
 """DDPM (Ho et al. 2020) as a one-phase baseline: the forward process
-x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, a network trained to predict eps (the "simple"
-loss), and two samplers: `ancestral` (the paper's reverse chain over all T steps, variance
-beta~_t) and `ddim` (Song et al. 2021, eta = 0: deterministic, `sample_steps` of the T, so the
-same noise always gives the same sample; `ganlab sample --steps N`).
+x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, a network trained with the "simple" MSE loss to
+predict eps (`prediction: eps`, Ho et al.) or v = sqrt(abar_t) eps - sqrt(1 - abar_t) x_0
+(`prediction: v`, Salimans & Ho 2022: the same information, but x_0 = sqrt(abar_t) x_t -
+sqrt(1 - abar_t) v stays well-conditioned at high noise, where eps's x_0 divides by sqrt(abar_t)
+~ 5e-5 and a small error in eps becomes a wrong image mean), and two samplers: `ancestral`
+(the paper's reverse chain over all T steps, variance beta~_t) and `ddim` (Song et al. 2021,
+eta = 0: deterministic, `sample_steps` of the T, so the same noise always gives the same
+sample; `ganlab sample --steps N`).
 
 Noise schedules (model/noise_schedule group): LinearSchedule (Ho et al.: beta from 1e-4 to
 0.02) and CosineSchedule (Nichol & Dhariwal 2021: abar_t = cos^2((t/T + s)/(1 + s) pi/2)).
@@ -42,11 +46,15 @@ class DDPM(Baseline):
                  sampler: str = "ddim",     # ddim (sample_steps, deterministic) | ancestral (all T steps)
                  sample_steps: int = 50,    # DDIM steps
                  clip_x0: float | None = 1.0,  # the predicted x_0 clipped to +-this (images: [-1, 1]); null = off
+                 prediction: str = "eps",   # eps (Ho et al.) | v (Salimans & Ho 2022: sqrt(abar) eps - sqrt(1 - abar) x_0)
                  **kwargs):
         super().__init__(**kwargs)
         if sampler not in SAMPLERS:
             raise ConfigError(f"sampler={sampler!r}: choose one of {', '.join(SAMPLERS)}")
         self.objective, self.sampler_name = objective, sampler
+        if prediction not in ("eps", "v"):
+            raise ConfigError(f"prediction={prediction!r}: choose eps or v")
+        self.prediction = prediction
         self.sample_steps = check_steps(sample_steps)
         if clip_x0 is not None and clip_x0 <= 0:
             raise ConfigError(f"clip_x0={clip_x0}: must be > 0 or null")
@@ -69,8 +77,13 @@ class DDPM(Baseline):
     def _predict(self, x: Tensor, t: int, abar: Tensor) -> tuple[Tensor, Tensor]:
         """The network's eps at x_t and the x_0 it implies (clipped when clip_x0 is set; eps then
         recomputed from the clipped x_0, so both samplers move consistently)."""
-        eps = self.sampler()(x, torch.full((x.shape[0],), t / self.T, device=x.device))
-        x0 = (x - (1 - abar[t]).sqrt() * eps) / abar[t].sqrt()
+        out = self.sampler()(x, torch.full((x.shape[0],), t / self.T, device=x.device))
+        if self.prediction == "v":
+            x0 = abar[t].sqrt() * x - (1 - abar[t]).sqrt() * out
+            eps = (1 - abar[t]).sqrt() * x + abar[t].sqrt() * out
+        else:
+            eps = out
+            x0 = (x - (1 - abar[t]).sqrt() * eps) / abar[t].sqrt()
         if self.clip_x0 is not None:
             x0 = x0.clamp(-self.clip_x0, self.clip_x0)
             eps = (x - abar[t].sqrt() * x0) / (1 - abar[t]).sqrt()
@@ -81,8 +94,10 @@ class DDPM(Baseline):
         t = torch.randint(0, self.T, (x.shape[0],), device=x.device)
         a = abar[t].view(-1, *([1] * (x.dim() - 1)))
         eps = torch.randn_like(x)
-        loss = self.objective(self.net(a.sqrt() * x + (1 - a).sqrt() * eps, t.float() / self.T), eps)
-        return {"loss": loss, "train/loss_eps": loss.detach()}
+        out = self.net(a.sqrt() * x + (1 - a).sqrt() * eps, t.float() / self.T)
+        target = eps if self.prediction == "eps" else a.sqrt() * eps - (1 - a).sqrt() * x
+        loss = self.objective(out, target)
+        return {"loss": loss, f"train/loss_{self.prediction}": loss.detach()}
 
     def decode(self, z: Tensor, g: torch.Generator) -> Tensor:
         return SAMPLERS[self.sampler_name](self, z, g)

@@ -31,7 +31,7 @@ PRESETS = {"ring8": "mode_bench_ring8", "grid25": "mode_bench_grid25"}
 METHODS = {
     "gan": (lambda d: f"ganlab {PRESETS[d]}", lambda d: [f"experiment={PRESETS[d]}"]),
     "flow": (lambda d: "ganlab model=flow (flow matching)", lambda d: ["model=flow", f"data={d}"]),
-    "ddpm": (lambda d: "ganlab model=ddpm (DDIM 50 steps)", lambda d: ["model=ddpm", f"data={d}"]),
+    "ddpm": (lambda d: "ganlab model=ddpm (v-prediction, DDIM 50 steps)", lambda d: ["model=ddpm", f"data={d}"]),
 }
 
 

@@ -41,12 +41,13 @@ class DiTBlock(nn.Module):
 
 class DiT(nn.Module):
     def __init__(self, *, channels: int = 3, image_size: int = 32,
-                 patch: int = 4,            # patch side: (image_size / patch)^2 tokens
+                 patch: int | None = None,  # patch side: (image_size / patch)^2 tokens; None: an 8 x 8 token grid
                  dim: int = 128,            # token width
                  depth: int = 4,            # transformer blocks
                  heads: int = 4,
                  mlp_ratio: float = 4.0):
         super().__init__()
+        patch = patch or max(1, image_size // 8)  # 64 tokens at any size (measured: 4x4 patches at 16 px blur shapes)
         if image_size % patch:
             raise ConfigError(f"patch={patch}: must divide image_size={image_size}")
         if dim % heads:
