@@ -67,13 +67,16 @@ def test_bench_small_data_tabulates_every_augment_with_held_out_stats(ganlab, tm
              "data.batch_size=16", "trainer.eval_every=4", "trainer.log_every=2",
              "data.evaluators.fid_proxy.n_samples=64", "data.evaluators.fid_proxy.kid_subset_size=32"]
     p = ganlab("bench", "small-data", "--seeds", "1", "--steps", "4", "--jobs", "2", "--augment", "none,ada",
-               "--out", "bench", *small)
+               "--policy", "translation,cutout", "--out", "bench", *small)
+    ada_cfg = (tmp_path / "bench" / "ada_seed0" / ".hydra" / "config.yaml").read_text()
+    assert "- translation\n    - cutout\n" in ada_cfg and "color" not in ada_cfg  # --policy reached the ada run
     for augment in ("none", "ada"):
         s = summary(tmp_path / "bench" / f"{augment}_seed0")
         assert s["status"] == "ok" and s["step"] == 4 and s["config_groups"]["augment"] == augment
         assert {"val/d_real_train", "val/d_real_heldout", "val/d_overfit_gap", "val/precision_random_conv",
                 "val/coverage_random_conv"} <= set(s["metrics"])
         assert s["protocols"]["d_overfit"]["n_heldout"] == 32 and s["protocols"]["fid_proxy"]["prdc"]["k"] == 5
+        assert s["protocols"]["fid_proxy"]["reference_split"] == "shapes/test/x"  # held-out images, not the 64
     assert "D gap" in p.stdout and "none" in p.stdout and "ada" in p.stdout
     rows = __import__("json").loads((tmp_path / "bench" / "bench_small_data.json").read_text())
     assert set(rows) == {"none", "ada"} and rows["ada"]["seeds"] == 1
@@ -83,7 +86,11 @@ def test_bench_small_data_tabulates_every_augment_with_held_out_stats(ganlab, tm
            "--resize", "clean", "--device", "cpu", "--cache-dir", "cache")
     res = __import__("json").loads((ckpt.parent / "eval.json").read_text())
     assert set(res["metrics"]) == {"val/precision_random_conv", "val/coverage_random_conv"}
-    assert res["protocols"]["fid"]["resize"] == "clean" and list((tmp_path / "cache").glob("*_clean_16px_64.pt"))
+    assert res["protocols"]["fid"]["resize"] == "clean" and list((tmp_path / "cache").glob("*_train_*_clean_16px_64_*.pt"))
+    ganlab("eval", str(ckpt), "--metrics", "fid", "--feature", "random_conv", "--n", "64", "--reference", "test",
+           "--device", "cpu", "--cache-dir", "cache")
+    res = __import__("json").loads((ckpt.parent / "eval.json").read_text())
+    assert res["protocols"]["fid"]["reference_split"] == "shapes/test/x" and res["protocols"]["fid"]["n_real"] == 32
 
 
 def test_augmenting_2d_points_is_refused_at_start(ganlab, tmp_path):

@@ -24,10 +24,12 @@ FID_NAMES = ("fid", "kid", "precision", "recall", "density", "coverage")  # one 
 @click.option("--out", help="JSON file to write  [default: eval.json beside CKPT]")
 @click.option("--resize", default="legacy", show_default=True, type=click.Choice(["legacy", "clean"]),
               help="how images reach the FID features: torch-fidelity's resize, or clean-fid's")
+@click.option("--reference", default="train", show_default=True, type=click.Choice(["train", "test"]),
+              help="real images generated ones are scored against: the training set, or held-out data.test_dataset")
 @click.option("--cache-dir", default="data/cache", show_default=True, help="reference statistics cache")
 @DEVICE
 def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: int, out: str | None,
-            resize: str, cache_dir: str, device: str) -> None:
+            resize: str, reference: str, cache_dir: str, device: str) -> None:
     """Metrics of a checkpoint, written to eval.json beside it."""
     from ganlab.data.loader import SeededSamples
     from ganlab.errors import ConfigError
@@ -61,7 +63,7 @@ def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: in
     if any(m in FID_NAMES for m in wanted):
         try:
             extractor = build_node(feature_node(feature, weights_path), "--feature")
-            ev = FIDKIDEvaluator(feature=extractor, n_samples=n, cache_dir=cache_dir, resize=resize)
+            ev = FIDKIDEvaluator(feature=extractor, n_samples=n, cache_dir=cache_dir, resize=resize, reference=reference)
             res = ev(run)
         except (MetricsError, ConfigError) as e:  # ConfigError: build_node's wrapping of the extractor's check
             raise UsageError(str(e).removeprefix("--feature: ").replace(WEIGHTS_KEY, "--weights-path")) from e
