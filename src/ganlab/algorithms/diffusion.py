@@ -75,8 +75,8 @@ class DDPM(Baseline):
         return self._on[key]
 
     def _predict(self, x: Tensor, t: int, abar: Tensor) -> tuple[Tensor, Tensor]:
-        """The network's eps at x_t and the x_0 it implies (clipped when clip_x0 is set; eps then
-        recomputed from the clipped x_0, so both samplers move consistently)."""
+        """The eps and x_0 that the network's output (eps or v) implies at x_t (x_0 clipped when
+        clip_x0 is set; eps then recomputed from the clipped x_0, so both samplers move consistently)."""
         out = self.sampler()(x, torch.full((x.shape[0],), t / self.T, device=x.device))
         if self.prediction == "v":
             x0 = abar[t].sqrt() * x - (1 - abar[t]).sqrt() * out

@@ -129,4 +129,8 @@ def build(cfg: DictConfig, device: torch.device, ranks=None) -> TrainingSetup:
     for group in ("data.evaluators", "metrics"):
         nodes |= {name: (node, f"{group}.{name}") for name, node in (OmegaConf.select(cfg, group) or {}).items()}
     evaluators = {name: build_node(node, key) for name, (node, key) in nodes.items() if node is not None}
+    for name, ev in evaluators.items():  # checked at start, not at the first evaluation hours in
+        if getattr(ev, "reference", None) == "test" and cfg.data.get("test_dataset") is None:
+            raise ConfigError(f"{nodes[name][1]}.reference=test needs held-out images and data.test_dataset is "
+                              f"null: set data.test_dataset or {nodes[name][1]}.reference=train")
     return TrainingSetup(algorithm, batches, optimizers, schedulers, n, evaluators)
