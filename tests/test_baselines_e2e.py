@@ -93,7 +93,9 @@ def test_bench_quality_runs_the_flow_row_beside_the_published_ones(ganlab, tmp_p
     rows = json.loads((tmp_path / "bq" / "bench_quality.json").read_text())
     assert list(rows) == ["ring8"] and list(rows["ring8"]) == ["flow"] and rows["ring8"]["flow"]["seeds"] == 1
     assert "flow matching" in p.stdout and "PacGAN" in p.stdout
-    assert summary(tmp_path / "bq" / "ring8_flow_seed0")["config_groups"]["model"] == "flow"
+    groups = summary(tmp_path / "bq" / "ring8_flow_seed0")["config_groups"]
+    assert groups["model"] == "flow" and groups["tuned"] == "conf/tuned/flow_ring8.yaml"
+    assert groups["model/denoiser"] == "unet (replaced by conf/tuned/flow_ring8.yaml)"  # the 2D MLP, not a U-Net
     bad = ganlab("bench", "quality", "--methods", "vae", check=False)
     assert bad.returncode == 2 and "--methods" in bad.stderr
 

@@ -219,6 +219,10 @@ def config_groups(choices: dict) -> dict[str, str]:
     tuned = groups.pop("tuned", None)
     if tuned and (CONF_DIR / "tuned" / f"{tuned}.yaml").is_file():
         groups["tuned"] = f"conf/tuned/{tuned}.yaml"
+        sets = OmegaConf.load(CONF_DIR / "tuned" / f"{tuned}.yaml")  # @package _global_: keys are absolute
+        for group in [g for g in groups if "/" in g]:  # a nested group's node (model/denoiser: model.denoiser)
+            if OmegaConf.select(sets, group.replace("/", "."), default=None) is not None:
+                groups[group] += f" (replaced by {groups['tuned']})"
     return groups
 
 
