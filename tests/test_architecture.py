@@ -3,6 +3,7 @@ inside functions count: a lazy import is still a dependency), and nothing below 
 layer imports `ganlab.cli` or `ganlab.commands`."""
 
 import ast
+import re
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -81,26 +82,50 @@ def test_cli_is_a_small_dispatcher():
     assert len((SRC / "ganlab" / "cli.py").read_text().splitlines()) <= 80
 
 
-# higher depends on lower only (DESIGN.md 3): commands -> training -> algorithms, callbacks ->
-# models, losses, data, metrics -> config, files, signals -> errors
-LAYERS = {"__main__": 6, "cli": 5, "commands": 4, "training": 3, "algorithms": 2, "callbacks": 2, "analysis": 2,
-          "models": 1, "losses": 1, "data": 1, "metrics": 1,
-          "config": 0, "files": 0, "signals": 0, "errors": -1}
+DOC = SRC.parent / "docs" / "ARCHITECTURE.md"
 
 
-def _layer(module: str) -> tuple[str, int]:
+def documented_layers() -> dict[str, int]:
+    """docs/ARCHITECTURE.md's package table: `| layer | `package/` or `module.py` | concern |`."""
+    text = DOC.read_text()
+    table = text[text.index("## Packages"):text.index("## The path of one run")]
+    layers = {}
+    for row in table.splitlines():
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        if len(cells) == 3 and re.fullmatch(r"-?\d+", cells[0]):
+            name = re.match(r"`([^`]+)`", cells[1]).group(1)
+            layers[name.removesuffix("/").removesuffix(".py")] = int(cells[0])
+    return layers
+
+
+def _layer(module: str, layers: dict[str, int]) -> tuple[str, int]:
     top = module.split(".")[1] if "." in module else ""
-    return top, LAYERS.get(top, 0)
+    return top, layers[top]
+
+
+def test_the_layer_table_names_every_top_level_module_and_package():
+    tops = {p.stem for p in (SRC / "ganlab").iterdir()
+            if (p.suffix == ".py" and p.stem != "__init__") or (p.is_dir() and (p / "__init__.py").is_file())}
+    assert tops == set(documented_layers()), "update the table in docs/ARCHITECTURE.md"
 
 
 def test_packages_depend_downward_only():
+    layers = documented_layers()
     upward = []
     for mod, deps in import_graph().items():
         if mod == "ganlab":
             continue
-        pkg, rank = _layer(mod)
+        pkg, rank = _layer(mod, layers)
         for dep in deps:
-            dep_pkg, dep_rank = _layer(dep)
-            if dep_pkg != pkg and dep != "ganlab" and dep_rank >= rank:
-                upward.append(f"{mod} -> {dep}")
+            if dep == "ganlab":
+                continue
+            dep_pkg, dep_rank = _layer(dep, layers)
+            if dep_pkg != pkg and dep_rank >= rank:
+                upward.append(f"{mod} (layer {rank}) -> {dep} (layer {dep_rank})")
     assert not upward, upward
+
+
+def test_the_layer_check_catches_an_upward_import():
+    layers = documented_layers()
+    assert _layer("ganlab.models.dcgan", layers)[1] < _layer("ganlab.training.loop", layers)[1]
+    assert _layer("ganlab.callbacks.health", layers)[1] == _layer("ganlab.algorithms.gan", layers)[1]
