@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from torch.utils.data import Dataset
 
 from ganlab.data.errors import DataError
 from ganlab.data.transforms import apply_to_sample, augment_tensor_pipeline
+from ganlab.files import temp_file
 
 IMAGE_KEYS = ("x", "A", "B")        # (C, H, W) in [-1, 1]: stored quantised or as float16
 MASK_KEYS = ("mask_A", "mask_B")    # (1, H, W) in {0, 1}: stored exactly as uint8
@@ -68,7 +68,7 @@ def prepare(dataset: Dataset, path: str | Path, *, dtype: str = "uint8",
         raise DataError("cannot cache an empty dataset")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = temp_file(path)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
