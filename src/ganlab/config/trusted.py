@@ -31,6 +31,32 @@ def check_targets(cfg: Any, *, source: str) -> None:
         _check(target, key, source, prefixes)
 
 
+def check_saved_override(override: str, *, source: str) -> None:
+    """An override read back from a run directory may set the run's own keys only: never Hydra's
+    (`hydra.*`, `hydra/...` groups, `@hydra...` packages: its callbacks and logging build objects
+    before ganlab sees the config), and a `_target_` only under the trusted prefixes."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_override(override)
+        value = None if parsed.is_delete() else parsed.value()
+    except (HydraException, ValueError) as e:
+        raise ConfigError(f"{source}: cannot parse the override {override!r} ({str(e).splitlines()[0]}): "
+                          f"repair the file or start a new run") from None
+    names = [parsed.key_or_group, parsed.package or ""]
+    if any(n == "hydra" or n.startswith(("hydra.", "hydra/")) for n in names):
+        raise ConfigError(f"refusing the override {override!r} from {source}: a run directory may not set "
+                          f"Hydra's own keys (hydra.*); remove that line or start a new run")
+    if parsed.is_delete():
+        return
+    key = parsed.key_or_group
+    targets = [(key, value)] if key.endswith("_target_") else []  # `+a.b._target_=...`, `++..._target_=...`
+    targets += [(f"{key}.{where}", t) for where, t in _targets(value, "")]  # `+a={_target_: ...}`
+    for where, target in targets:
+        _check(target, where, f"{source} ({override!r})", allowed_prefixes())
+
+
 def _targets(node: Any, path: str):
     if isinstance(node, dict):
         if "_target_" in node:

@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 
 from ganlab.data.errors import DataError
 from ganlab.data.transforms import apply_to_sample, augment_tensor_pipeline
+from ganlab.errors import command_line
 from ganlab.files import temp_file
 
 IMAGE_KEYS = ("x", "A", "B")        # (C, H, W) in [-1, 1]: stored quantised or as float16
@@ -158,7 +159,7 @@ class PreparedDataset(H5Dataset):
                  augment: bool = False, load_size: float = 1.12):
         file = prepared_path(name, image_size, path)
         if not file.is_file():
-            raise DataError(f"{file} does not exist: run `ganlab data prepare data={name}` first "
+            raise DataError(f"{file} does not exist: run `{command_line('ganlab', 'data', 'prepare', f'data={name}')}` first "
                             f"(or train with data.cache=none)")
         transform = augment_tensor_pipeline(image_size=image_size, load_size=load_size) if augment else None
         super().__init__(path=file, transform=transform)
