@@ -72,6 +72,24 @@ def test_a_crafted_searchpath_in_hydra_yaml_cannot_smuggle_overrides(tmp_path):
     assert p.returncode == 2 and "hydra.searchpath=oops" in p.stderr and "config folders" in p.stderr
 
 
+def test_a_config_folder_of_the_saved_searchpath_cannot_set_hydra_keys(tmp_path):
+    conf = tmp_path / "myconf"
+    (conf / "evil").mkdir(parents=True)
+    run_ganlab("train", *TINY, "trainer.max_steps=2", f"hydra.searchpath=[file://{conf}]", "hydra.run.dir=run",
+               cwd=tmp_path)
+    marker = tmp_path / "x"
+    (conf / "evil" / "x.yaml").write_text(f"# @package _global_\nhydra:\n  callbacks:\n    e:\n"
+                                          f"      _target_: builtins.open\n      file: {marker}\n      mode: w\n")
+    saved = tmp_path / "run" / ".hydra" / "overrides.yaml"
+    saved.write_text(saved.read_text() + "- +evil=x\n")
+    p = run_ganlab("resume", "run", cwd=tmp_path, check=False)
+    assert p.returncode == 2 and "change Hydra's own settings (hydra.callbacks)" in p.stderr, p.stderr
+    assert not marker.exists()
+    saved.write_text(saved.read_text().replace("- +evil=x\n", ""))  # the folder itself is fine
+    run_ganlab("resume", "run", "trainer.max_steps=3", cwd=tmp_path)
+    assert summary(tmp_path / "run")["step"] == 3
+
+
 # -- odd run-dir names --------------------------------------------------------------------------
 
 ODD = ["seed=8,trainer.max_steps=3", "with space", "quote'd \"x\"", "back\\slash", "dollar$x"]

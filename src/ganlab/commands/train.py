@@ -32,6 +32,7 @@ from ganlab import signals
 from ganlab.commands.completion import complete_override
 from ganlab.commands.console import err, fail
 from ganlab.config import CONF_DIR, override_key
+from ganlab.config.trusted import check_hydra_untouched
 from ganlab.errors import GanlabError, UsageError, command_line
 from ganlab.files import atomic_write_json
 from ganlab.training import distributed
@@ -77,9 +78,10 @@ def with_resume(args: list[str]) -> list[str]:
         raise UsageError(f"hydra.run.dir: a resumed run stays in its directory ({run_dir}); drop hydra.run.dir, "
                          f"or copy the run directory elsewhere and resume the copy")
     new_keys = {override_key(a) for a in args}
-    kept = [o for o in saved_overrides(run_dir) if override_key(o) not in new_keys and override_key(o) != "resume"]
-    # the user's own config folders (hydra.searchpath) are Hydra overrides, saved in hydra.yaml
-    kept += [o for o in saved_overrides(run_dir, "hydra.yaml") if override_key(o) not in new_keys]
+    saved, searchpath = saved_overrides(run_dir), saved_overrides(run_dir, "hydra.yaml")
+    if searchpath:  # the user's own config folders (saved in hydra.yaml): they may not reach Hydra's keys either
+        check_hydra_untouched(saved + searchpath, source=str(run_dir / ".hydra"))
+    kept = [o for o in saved + searchpath if override_key(o) not in new_keys and override_key(o) != "resume"]
     return kept + args + ["hydra.run.dir=" + hydra_quote(str(run_dir))]
 
 

@@ -57,6 +57,30 @@ def check_saved_override(override: str, *, source: str) -> None:
         _check(target, where, f"{source} ({override!r})", allowed_prefixes())
 
 
+def check_hydra_untouched(overrides: list[str], *, source: str) -> None:
+    """The same check through the config folders of a saved hydra.searchpath: a config there (e.g.
+    `# @package _global_` with a `hydra:` node) may not change Hydra's settings either. Compares
+    Hydra's node composed with `overrides` against ganlab's own, run-specific fields aside."""
+    from hydra import compose, initialize_config_dir
+
+    from ganlab.config import CONF_DIR
+
+    def settings(overrides: list[str]) -> dict:
+        node = OmegaConf.to_container(compose("config", overrides=overrides, return_hydra_config=True).hydra,
+                                      resolve=False)
+        for own in ("overrides", "runtime", "searchpath"):  # what any run's overrides change
+            node.pop(own, None)
+        node["job"].pop("override_dirname", None)
+        return node
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        mine, plain = settings(overrides), settings([])
+    changed = sorted(k for k in mine.keys() | plain.keys() if mine.get(k) != plain.get(k))
+    if changed:
+        raise ConfigError(f"refusing to resume from {source}: through its hydra.searchpath its configs change Hydra's "
+                          f"own settings (hydra.{changed[0]}); remove that config or start a new run")
+
+
 def _targets(node: Any, path: str):
     if isinstance(node, dict):
         if "_target_" in node:
