@@ -133,3 +133,20 @@ def test_image_format_follows_the_extension():
     for bad in ("c.xyz", "d"):
         with pytest.raises(ValueError, match="unknown image extension"):
             files.image_format(bad)
+
+
+def test_a_full_disk_during_translate_keeps_the_users_outputs_whole(tmp_path):
+    from torchvision.utils import save_image
+
+    from test_translation_e2e import AGAN
+    run_ganlab("train", *AGAN, "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
+    (tmp_path / "in").mkdir()
+    save_image(torch.rand(3, 32, 32), tmp_path / "in" / "img0.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("img0.png", "img0_mask.png"):
+        (out / name).write_bytes(OLD)
+    p = _full_disk("translate", "run/checkpoints/last.pt", "in", "out", "--device", "cpu", cwd=tmp_path)
+    assert p.returncode == DiskFull.exit_code and "no space left on device writing out/img0.png" in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    assert all((out / n).read_bytes() == OLD for n in ("img0.png", "img0_mask.png")) and _no_temps(tmp_path)
