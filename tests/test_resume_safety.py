@@ -160,12 +160,15 @@ def test_a_stopped_run_prints_next_steps_that_run_as_printed(tmp_path):
 
 # -- every override on resume takes effect or is refused --------------------------------------------
 
-def test_hydra_run_dir_on_resume_is_refused_by_name(tmp_path):
+def test_hydra_run_dir_and_hydra_settings_on_resume_are_refused_by_name(tmp_path):
     run_ganlab("train", *TINY, "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
     before = _snapshot(tmp_path)
     for cmd in (["train", "resume=run", "hydra.run.dir=elsewhere"], ["resume", "run", "hydra.run.dir=elsewhere"]):
         p = run_ganlab(*cmd, cwd=tmp_path, check=False)
         assert p.returncode == 2 and "hydra.run.dir" in p.stderr and "stays in its directory" in p.stderr, p.stderr
+    for other in ("hydra.job.chdir=true", "hydra/job_logging=disabled", "~hydra.callbacks.prepare"):
+        p = run_ganlab("resume", "run", other, cwd=tmp_path, check=False)  # Hydra's settings: not recorded, refused
+        assert p.returncode == 2 and p.stderr.startswith(f"error: {other}: a resumed run keeps the Hydra settings")
     assert _snapshot(tmp_path) == before and not (tmp_path / "elsewhere").exists()
 
 

@@ -32,7 +32,7 @@ from ganlab import signals
 from ganlab.commands.completion import complete_override
 from ganlab.commands.console import err, fail
 from ganlab.config import CONF_DIR, override_key
-from ganlab.config.trusted import check_hydra_untouched
+from ganlab.config.trusted import check_hydra_untouched, sets_hydra
 from ganlab.errors import GanlabError, UsageError, command_line
 from ganlab.files import atomic_write_json
 from ganlab.training import distributed
@@ -77,6 +77,10 @@ def with_resume(args: list[str]) -> list[str]:
     if "hydra.run.dir" in {override_key(a) for a in args}:
         raise UsageError(f"hydra.run.dir: a resumed run stays in its directory ({run_dir}); drop hydra.run.dir, "
                          f"or copy the run directory elsewhere and resume the copy")
+    for a in args:  # Hydra's settings are not part of the run's config: a change would go unrecorded
+        if not a.startswith("-") and ("=" in a or a.startswith("~")) and sets_hydra(a):
+            raise UsageError(f"{a}: a resumed run keeps the Hydra settings it started with; drop it (overrides "
+                             f"that take effect on resume: trainer.max_steps, schedule.lr_g, callbacks.*, ...)")
     new_keys = {override_key(a) for a in args}
     saved, searchpath = saved_overrides(run_dir), saved_overrides(run_dir, "hydra.yaml")
     if searchpath:  # the user's own config folders (saved in hydra.yaml): they may not reach Hydra's keys either

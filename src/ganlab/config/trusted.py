@@ -44,8 +44,7 @@ def check_saved_override(override: str, *, source: str) -> None:
     except (HydraException, ValueError) as e:
         raise ConfigError(f"{source}: cannot parse the override {override!r} ({str(e).splitlines()[0]}): "
                           f"repair the file or start a new run") from None
-    names = [parsed.key_or_group, parsed.package or ""]
-    if any(n == "hydra" or n.startswith(("hydra.", "hydra/")) for n in names):
+    if sets_hydra(parsed):
         raise ConfigError(f"refusing the override {override!r} from {source}: a run directory may not set "
                           f"Hydra's own keys (hydra.*); remove that line or start a new run")
     if parsed.is_delete():
@@ -79,6 +78,16 @@ def check_hydra_untouched(overrides: list[str], *, source: str) -> None:
     if changed:
         raise ConfigError(f"refusing to resume from {source}: through its hydra.searchpath its configs change Hydra's "
                           f"own settings (hydra.{changed[0]}); remove that config or start a new run")
+
+
+def sets_hydra(override) -> bool:
+    """Whether an override (a string, or Hydra's parsed Override) reaches Hydra's own config: a
+    `hydra.*` key, a `hydra/...` group, or a `@hydra...` package."""
+    if isinstance(override, str):
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+        override = OverridesParser.create().parse_override(override)
+    names = [override.key_or_group, override.package or ""]
+    return any(n == "hydra" or n.startswith(("hydra.", "hydra/")) for n in names)
 
 
 def _targets(node: Any, path: str):
