@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,16 +102,33 @@ def test_text_and_json_helpers(tmp_path):
     assert (tmp_path / "t.txt").read_text(encoding="utf-8") == "héllo"
 
 
-def test_remove_stale_temps_only_removes_temp_pattern(tmp_path):
-    keep = ["notes.tmp", ".hidden", "last.pt", ".tmp", "a.b.tmp"]
-    stale = [".last.pt.abc_123.tmp", ".summary.json.x9y8z7.tmp"]
-    for name in keep + stale:
-        (tmp_path / name).write_text("x")
-    (tmp_path / ".dir.abc.tmp").mkdir()  # a folder, not something atomic_write_bytes made
-    removed = files.remove_stale_temps(tmp_path)
+def test_remove_stale_temps_removes_only_ganlab_temps_of_dead_writers(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()  # a pid whose process has ended
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        keep = ["notes.tmp", ".hidden", "last.pt", ".tmp", "a.b.tmp", ".report.final.tmp", ".last.pt.abc_123.tmp",
+                f".ganlab-tmp.{alive.pid}.abcd_123.last.pt",  # its writer still runs
+                f".ganlab-tmp.{dead}.short.last.pt", f".ganlab-tmp.x{dead}.abcd1234.last.pt", ".ganlab-tmp.0.abcd1234.a"]
+        stale = [f".ganlab-tmp.{dead}.abcd_123.last.pt", f".ganlab-tmp.{os.getpid()}.zz99yy88.summary.json"]
+        for name in keep + stale:
+            (tmp_path / name).write_text("x")
+        (tmp_path / f".ganlab-tmp.{dead}.abcdefgh.dir").mkdir()  # a folder, not something atomic_write_bytes made
+        removed = files.remove_stale_temps(tmp_path)
+    finally:
+        alive.kill()
+        alive.wait()
     assert sorted(p.name for p in removed) == sorted(stale)
-    assert sorted(os.listdir(tmp_path)) == sorted(keep + [".dir.abc.tmp"])
+    assert sorted(os.listdir(tmp_path)) == sorted(keep + [f".ganlab-tmp.{dead}.abcdefgh.dir"])
     assert files.remove_stale_temps(tmp_path / "missing") == []
+
+
+def test_temp_files_carry_the_ganlab_prefix_and_the_writer_pid(tmp_path, monkeypatch):
+    seen = []
+    real = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (seen.append(Path(a).name), real(a, b)))
+    files.atomic_write_text(tmp_path / "summary.json", "{}")
+    assert len(seen) == 1 and seen[0].startswith(f".ganlab-tmp.{os.getpid()}.") and seen[0].endswith(".summary.json")
 
 
 def test_kill_during_checkpoint_write_keeps_old_file(tmp_path):
@@ -130,7 +148,7 @@ def test_kill_during_checkpoint_write_keeps_old_file(tmp_path):
         proc.wait()
     assert p.read_bytes() == b"old"
     temps = files.remove_stale_temps(tmp_path)
-    assert len(temps) == 1 and temps[0].name.startswith(".last.pt.")
+    assert len(temps) == 1 and temps[0].name.startswith(f".ganlab-tmp.{proc.pid}.") and temps[0].name.endswith(".last.pt")
     assert sorted(os.listdir(tmp_path)) == ["last.pt", "paused"]
 
 

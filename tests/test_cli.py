@@ -81,6 +81,8 @@ def test_version_a_mistyped_command_and_bad_usage(tmp_path, capsys):
     ("ganlab train model =", {"agan", "cgan", "cyclegan", "dcgan", "ddpm", "flow", "mlp", "vae"}),  # bash splits words at '='
     ("ganlab train loss = wg", {"wgan", "wgan_gp"}),
     ("ganlab train trainer.max_s", {"trainer.max_steps="}),
+    ("ganlab res", {"resume"}),
+    ("ganlab resume outputs/run trainer.max_s", {"trainer.max_steps="}),  # RUN, then train's overrides
     ("ganlab bench ", {"loader", "quality", "matrix", "translation", "small-data"}),
     ("ganlab sample --s", {"--seed", "--steps"}),
 ])

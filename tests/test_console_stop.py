@@ -6,6 +6,7 @@ import subprocess
 import time
 
 from conftest import GANLAB, summary
+from ganlab.errors import command_line
 
 
 def test_ctrl_c_before_the_first_logged_step_prints_no_empty_final_line(tmp_path):
@@ -23,4 +24,5 @@ def test_ctrl_c_before_the_first_logged_step_prints_no_empty_final_line(tmp_path
     s = summary(tmp_path / "run")
     assert s["status"] == "interrupted" and s["step"] < 100000 and s["metrics"] == {}
     assert "run dir: " in out and "final:" not in out  # nothing was logged: nothing to show
-    assert "continue with `ganlab train resume=run`" in out + err
+    assert f"continue with `{command_line('ganlab', 'resume', tmp_path / 'run')}`" in out + err
+    assert f"\n  {command_line('ganlab', 'resume', tmp_path / 'run')}\n" in out  # and among the next steps

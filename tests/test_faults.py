@@ -95,7 +95,7 @@ def _assert_same_run(straight: Path, killed: Path):
         assert torch.equal(a[k], b[k]), f"{k} differs after kill -9 and resume"
     assert _record(killed) == _record(straight)
     assert checkpoint_tensors(straight / "checkpoints" / "best.pt").keys() == checkpoint_tensors(killed / "checkpoints" / "best.pt").keys()
-    assert not [p for p in (killed / "checkpoints").iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in (killed / "checkpoints").iterdir() if p.name.startswith(".ganlab-tmp.")]
 
 
 def test_kill_9_ten_times_then_resume_gives_the_same_weights_and_record(tmp_path):
@@ -137,10 +137,20 @@ def test_kill_9_on_every_family_then_resume_gives_the_same_weights_and_record(tm
 def test_stale_temp_files_are_removed_on_resume_and_user_files_stay(tmp_path):
     run_ganlab("train", *TINY, "trainer.max_steps=4", "hydra.run.dir=run", cwd=tmp_path)
     ckpts = tmp_path / "run" / "checkpoints"
-    (ckpts / ".last.pt.abc123.tmp").write_bytes(b"half a checkpoint")
-    (ckpts / "my_notes.txt").write_text("mine")
+    dead = _dead_pid()
+    stale = ckpts / f".ganlab-tmp.{dead}.abc_1234.last.pt"  # what a killed ganlab leaves
+    stale.write_bytes(b"half a checkpoint")
+    mine = [ckpts / "my_notes.txt", ckpts / ".last.pt.abc123.tmp", tmp_path / "run" / ".report.final.tmp"]
+    for p in mine:  # the old temp pattern, and a user's own dot-file: not ganlab's
+        p.write_text("mine")
     run_ganlab("train", "resume=run", "trainer.max_steps=6", cwd=tmp_path)
-    assert not (ckpts / ".last.pt.abc123.tmp").exists() and (ckpts / "my_notes.txt").read_text() == "mine"
+    assert not stale.exists() and all(p.read_text() == "mine" for p in mine)
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
 
 
 def test_a_truncated_newest_checkpoint_falls_back_to_the_previous_one(tmp_path):

@@ -81,7 +81,7 @@ def test_horse2zebra_missing_root_says_download(ganlab, tmp_path):
     assert p.returncode != 0
     err = _flat(p.stderr)
     assert f"{root} not found" in err
-    assert f"ganlab data download horse2zebra root={root}" in err
+    assert f"ganlab data download horse2zebra --root {root}" in err  # the option `data download` has
     assert not (tmp_path / "run").exists()
 
 

@@ -13,7 +13,7 @@ from ganlab.commands import COMMANDS
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["train"]:
+    if argv[:1] in (["train"], ["resume"]):
         signals.install()  # before anything slow: a SIGTERM during start-up is never lost
     import click
 

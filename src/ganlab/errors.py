@@ -4,6 +4,14 @@ with its `exit_code`; any other exception is a bug and shows its traceback (exit
 
 from __future__ import annotations
 
+import shlex
+
+
+def command_line(*words: object) -> str:
+    """A command for the user to run, e.g. `ganlab resume <run dir>`: each word quoted for a POSIX
+    shell, so a run dir named `seed=8,trainer.max_steps=1000` or with spaces runs as printed."""
+    return " ".join(shlex.quote(str(w)) for w in words)
+
 
 class GanlabError(Exception):
     """Bad input or a situation the user must resolve (exit 2 unless a subclass says otherwise)."""

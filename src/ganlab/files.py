@@ -8,6 +8,7 @@ rename, so a test can `kill -9` the process mid-checkpoint. Never set it outside
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import re
@@ -18,8 +19,9 @@ from typing import Any
 
 from ganlab.errors import DiskFull
 
-# names made by tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp") below
-_TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp$")
+# ganlab's temp files, and only they: `.ganlab-tmp.<writer pid>.<mkstemp's 8 random chars>.<name>`
+TEMP_PREFIX = ".ganlab-tmp."
+_TEMP_NAME = re.compile(r"^\.ganlab-tmp\.([1-9][0-9]*)\.[a-z0-9_]{8}\..+$")
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
 _PAUSE_ENV = "GANLAB_TEST_PAUSE_IN_WRITE"
 
@@ -30,7 +32,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = temp_file(path)
         try:
             view = memoryview(data)
             while view:  # os.write may write less than asked
@@ -60,17 +62,65 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
 
 
+def temp_file(path: Path) -> tuple[int, str]:
+    """A new temp file beside `path` (fd, name), named so that remove_stale_temps knows it is
+    ganlab's and which process writes it."""
+    return tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}.", suffix=f".{path.name}", dir=path.parent)
+
+
+def atomic_save_image(path: str | Path, tensor, **save_image_args) -> None:
+    """torchvision's save_image, encoded in memory in the format of `path`'s extension, then
+    written atomically: a failed encode or write leaves the previous file whole."""
+    from torchvision.utils import save_image
+
+    buf = io.BytesIO()
+    save_image(tensor, buf, format=image_format(path), **save_image_args)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def atomic_save_figure(path: str | Path, fig, **savefig_args) -> None:
+    """A matplotlib figure, rendered in memory in the format of `path`'s extension, written atomically."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format=Path(path).suffix.lower().lstrip("."), **savefig_args)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def image_format(path: str | Path) -> str:
+    """PIL's format name for `path`'s extension (`.png` -> PNG); ValueError if PIL cannot write it."""
+    from PIL import Image
+
+    fmt = Image.registered_extensions().get(Path(path).suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise ValueError(f"unknown image extension {Path(path).suffix or '(none)'!r}")
+    return fmt
+
+
 def remove_stale_temps(directory: str | Path) -> list[Path]:
-    """Delete temp files that an interrupted atomic write left in `directory` (not recursive)."""
+    """Delete the temp files that an interrupted atomic write of ganlab left in `directory` (not
+    recursive): names made by temp_file only, and never while the process that writes one lives."""
     directory = Path(directory)
     if not directory.is_dir():
         return []
     removed = []
     for p in sorted(directory.iterdir()):
-        if _TEMP_NAME.match(p.name) and p.is_file():
+        m = _TEMP_NAME.match(p.name)
+        if m and p.is_file() and not p.is_symlink() and not _alive(int(m.group(1))):
             p.unlink(missing_ok=True)
             removed.append(p)
     return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether another process with this pid runs (ours: its writes are not in progress now)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -5,6 +5,7 @@ the same grouped over seeds (mean ± std, n, best seed) when runs differ only by
 from __future__ import annotations
 
 import csv
+import io
 import statistics
 from collections import Counter
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ganlab.analysis.runs import RunRecord, fmt, human_time
+from ganlab.files import atomic_write_text
 
 
 @dataclass
@@ -225,27 +227,28 @@ def _short_name(name: str, limit: int = 22) -> str:
 
 
 def write_csv(table: Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        header = []
-        for c in table.columns:  # tuples (mean, std) / (value, seed) become two CSV columns
-            sample = next((r[c] for r in table.rows if r.get(c) is not None), None)
+    """The table as CSV, written whole (atomic_write_text): a failure keeps the previous file."""
+    f = io.StringIO(newline="")
+    w = csv.writer(f)
+    header = []
+    for c in table.columns:  # tuples (mean, std) / (value, seed) become two CSV columns
+        sample = next((r[c] for r in table.rows if r.get(c) is not None), None)
+        if isinstance(sample, tuple):
+            header += [f"{c} mean", f"{c} std"] if not c.startswith("best-of") else [c, f"{c} seed"]
+        else:
+            header.append(c)
+    w.writerow(["run_dir", *header] if "name" in table.columns else header)
+    for r in table.rows:
+        cells = [str(r["_run"].path)] if "name" in table.columns else []
+        for c in table.columns:
+            sample = next((x[c] for x in table.rows if x.get(c) is not None), None)
+            v = r.get(c)
             if isinstance(sample, tuple):
-                header += [f"{c} mean", f"{c} std"] if not c.startswith("best-of") else [c, f"{c} seed"]
+                cells += ["", ""] if v is None else list(v)
             else:
-                header.append(c)
-        w.writerow(["run_dir", *header] if "name" in table.columns else header)
-        for r in table.rows:
-            cells = [str(r["_run"].path)] if "name" in table.columns else []
-            for c in table.columns:
-                sample = next((x[c] for x in table.rows if x.get(c) is not None), None)
-                v = r.get(c)
-                if isinstance(sample, tuple):
-                    cells += ["", ""] if v is None else list(v)
-                else:
-                    cells.append("" if v is None else v)
-            w.writerow(cells)
+                cells.append("" if v is None else v)
+        w.writerow(cells)
+    atomic_write_text(path, f.getvalue())
 
 
 def build(runs: list[RunRecord], *, metrics: list[str], sort: str | None,

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from ganlab.callbacks.loggers import require, run_status
+from ganlab.files import atomic_write_text
 
 log = logging.getLogger("ganlab")
 MLFLOW_STATUS = {"ok": "FINISHED", "failed": "FAILED", "interrupted": "KILLED"}
@@ -45,7 +46,7 @@ class MLflowLogger:
             exp_id = exp.experiment_id if exp else client.create_experiment(self.experiment)
             self.run_id = client.create_run(exp_id, run_name=run_dir.name,
                                             tags={"ganlab.run_dir": str(run_dir.resolve())}).info.run_id
-            id_file.write_text(self.run_id + "\n")
+            atomic_write_text(id_file, self.run_id + "\n")
 
     def scalar(self, name: str, value: float, step: int) -> None:
         if step > self.logged.get(name, -1):

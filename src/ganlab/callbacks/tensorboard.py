@@ -11,9 +11,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from torch.utils.tensorboard import SummaryWriter  # noqa: E402
-from torchvision.utils import save_image  # noqa: E402
 
 from ganlab.callbacks.base import Callback  # noqa: E402
+from ganlab.files import atomic_save_figure, atomic_save_image  # noqa: E402
 
 log = logging.getLogger("ganlab")
 
@@ -93,9 +93,9 @@ class TensorBoard(Callback):
             fname = out_dir / f"{name.replace('/', '_')}_step{run.step:08d}.png"
             if isinstance(vis, torch.Tensor):
                 run.logger.image(f"samples/{name}", vis, run.step)
-                save_image(vis, fname)
+                atomic_save_image(fname, vis)
             else:
-                vis.savefig(fname, dpi=80)
+                atomic_save_figure(fname, vis, dpi=80)
                 run.logger.figure(f"samples/{name}", vis, run.step)
                 plt.close(vis)
             if self.max_files:

@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 from ganlab.callbacks.loggers import figure_pixels, require, run_status
+from ganlab.files import atomic_write_text
 
 
 class WandbLogger:
@@ -27,7 +28,7 @@ class WandbLogger:
         (run_dir / "wandb").mkdir(exist_ok=True)
         id_file = run_dir / "wandb" / "ganlab_run_id"
         run_id = id_file.read_text().strip() if id_file.is_file() else secrets.token_hex(4)
-        id_file.write_text(run_id + "\n")
+        atomic_write_text(id_file, run_id + "\n")
         self.run = wandb.init(dir=str(run_dir), id=run_id, resume="allow", name=run_dir.name,
                               settings=wandb.Settings(console="off", quiet=True),  # train.log has the console already
                               **{k: v for k, v in self.settings.items() if v is not None})

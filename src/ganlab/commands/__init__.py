@@ -5,6 +5,7 @@ what `ganlab --help` and shell completion show without importing them (torch is 
 COMMANDS = {
     "train": ("train", "train a run: Hydra overrides (model=, loss=, data=, schedule=, experiment=), -m sweeps, "
               "resume=RUN_DIR; `ganlab train --help` lists the config groups"),
+    "resume": ("resume", "continue a run: RUN_DIR or a checkpoint, however named, then overrides (trainer.max_steps=...)"),
     "sample": ("sample", "images (or a 2D scatter) from a checkpoint alone"),
     "translate": ("translate", "a folder of images through a translation checkpoint (+ masks for agan)"),
     "eval": ("evaluate", "metrics of a checkpoint -> eval.json beside it"),

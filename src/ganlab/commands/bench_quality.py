@@ -19,6 +19,7 @@ import click
 
 from ganlab.commands.args import names_from
 from ganlab.commands.console import results_table, wide_console
+from ganlab.files import atomic_write_json
 
 # PacGAN (Lin et al., NeurIPS 2018) Table 1: modes captured / % high-quality samples
 PUBLISHED = {
@@ -91,7 +92,7 @@ def quality(seeds: int, jobs: int, names: str, methods: str, steps: int | None, 
         for name, mo, h in PUBLISHED[d]:
             table.add_row(d, name, f"{mo}", f"{h}", "", "")
     console.print(table)
-    (out / "bench_quality.json").write_text(json.dumps(rows, indent=2) + "\n")
+    atomic_write_json(out / "bench_quality.json", rows)
     if any(len(ms) < len(seeds) for ms in results.values()):
         sys.exit(1)
 

@@ -17,6 +17,7 @@ import click
 from ganlab.commands.args import names_from
 from ganlab.commands.bench_quality import _ms, _train
 from ganlab.commands.console import results_table, wide_console
+from ganlab.files import atomic_write_json
 
 AUGMENTS = ("none", "diffaug", "ada")
 # column -> (metric in summary.json, decimals); "lower is better" for fid and the gap
@@ -82,7 +83,7 @@ def small_data(seeds: int, jobs: int, augments: str, policy: str, steps: int | N
         table.add_row(a, *(f"{row[c][0]:.{COLUMNS[c][1]}f}±{row[c][1]:.{COLUMNS[c][1]}f}" for c in PRINTED),
                       str(row["d_overfit events"]), str(row["seeds"]))
     console.print(table)
-    (out / "bench_small_data.json").write_text(json.dumps(rows, indent=2) + "\n")
+    atomic_write_json(out / "bench_small_data.json", rows)
     if any(len(ss) < seeds for ss in results.values()):
         sys.exit(1)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ganlab.commands.args import CKPT, DEVICE, writable_output
 from ganlab.errors import UsageError
+from ganlab.files import atomic_save_figure, atomic_save_image, image_format
 
 
 @click.command("sample")
@@ -29,7 +32,7 @@ def command(ckpt: str, n: int, out: str, seed: int, nrow: int | None, steps: int
     from ganlab.training.restore import load_algorithm
     from ganlab.training.runtime import pick_device
     device = pick_device(device)
-    out = writable_output(out)
+    out = writable_output(image_output(out))
     algo, cfg, state = load_algorithm(ckpt, device)
     if not hasattr(algo, "generate"):
         raise UsageError(f"{cfg.model.name} is a translation model: use `ganlab translate`")
@@ -41,6 +44,9 @@ def command(ckpt: str, n: int, out: str, seed: int, nrow: int | None, steps: int
         samples, nrow = interpolate(algo, rows=n, frames=frames, seed=seed, device=device), frames
     else:
         samples = algo.generate(n, device=device, seed=seed).float().cpu()
+    if samples.dim() == 2 and out.suffix.lower().lstrip(".") not in FIGURE_FORMATS:
+        raise UsageError(f"--out {out}: a 2D scatter is written as {', '.join('.' + f for f in FIGURE_FORMATS)}; "
+                         f"choose one of those extensions")
     try:
         if samples.dim() == 2:  # 2D data: a scatter over the true modes
             from ganlab.metrics.modes import scatter_figure
@@ -50,15 +56,31 @@ def command(ckpt: str, n: int, out: str, seed: int, nrow: int | None, steps: int
             if mode == "interpolate":  # each strip as a path
                 for strip in samples.view(n, frames, 2).numpy():
                     fig.axes[0].plot(strip[:, 0], strip[:, 1], "-", lw=0.8, alpha=0.7)
-            fig.savefig(out, dpi=100)
+            atomic_save_figure(out, fig, dpi=100)
         else:
-            from torchvision.utils import save_image
-            save_image(samples, out, nrow=nrow or max(1, int(n ** 0.5)), normalize=True, value_range=(-1, 1))
+            atomic_save_image(out, samples, nrow=nrow or max(1, int(n ** 0.5)), normalize=True, value_range=(-1, 1))
     except OSError as e:
         raise UsageError(f"--out {out}: cannot write it ({e.strerror or e})") from None
     cost = f", {algo.sample_steps} steps, {algo.nfe} network evaluations per sample" if hasattr(algo, "sample_steps") else ""
     what = f"{n} interpolation strips of {frames}" if mode == "interpolate" else f"{n} samples"
     print(f"{what} from {ckpt} (step {state['step']}{cost}) -> {out}")
+
+
+FIGURE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")  # matplotlib's, for the 2D scatter
+
+
+def image_output(out: str) -> Path:
+    """--out checked before anything is loaded or written: a file, with an extension ganlab can write."""
+    path = Path(out)
+    if path.is_dir():
+        raise UsageError(f"--out {out}: is a folder; name the image file to write, e.g. --out {path / 'samples.png'}")
+    try:
+        image_format(path)
+    except ValueError:
+        if path.suffix.lower().lstrip(".") not in FIGURE_FORMATS:
+            raise UsageError(f"--out {out}: unknown image extension {path.suffix or '(none)'!r}; use .png, .jpg, "
+                             f".webp, .pdf ...") from None
+    return path
 
 
 def interpolate(algo, *, rows: int, frames: int, seed: int, device):

@@ -32,10 +32,12 @@ from ganlab import signals
 from ganlab.commands.completion import complete_override
 from ganlab.commands.console import err, fail
 from ganlab.config import CONF_DIR, override_key
-from ganlab.errors import GanlabError, UsageError
+from ganlab.config.trusted import check_hydra_untouched, sets_hydra
+from ganlab.errors import GanlabError, UsageError, command_line
 from ganlab.files import atomic_write_json
 from ganlab.training import distributed
-from ganlab.training.run_dir import resume_target, saved_overrides
+from ganlab.training.resume import lower_lr_command
+from ganlab.training.run_dir import hydra_quote, resume_target, saved_overrides
 
 log = logging.getLogger("ganlab")
 STOPPED_AT_STEP = 3
@@ -61,18 +63,44 @@ OmegaConf.register_new_resolver(
 
 def with_resume(args: list[str]) -> list[str]:
     """A resumed run re-composes its original overrides, then the new ones (e.g. a larger
-    trainer.max_steps), and runs in its original directory."""
-    resume = [a.split("=", 1)[1] for a in args if override_key(a) == "resume"]
-    if not resume:
+    trainer.max_steps), and runs in its original directory. `resume=` takes any existing path as
+    typed (`=`, `,`, spaces: quoted here for Hydra's parser) or a value in Hydra's quotes."""
+    at = [i for i, a in enumerate(args) if override_key(a) == "resume" and not a.startswith("~")]
+    if not at:
         return args
     if {"-m", "--multirun"} & set(args):
         raise UsageError("resume= continues one run: it cannot be combined with -m")
-    run_dir, _ = resume_target(resume[-1])
+    args = list(args)
+    for i in at:
+        args[i] = "resume=" + hydra_quote(resume_path(args[i]))
+    run_dir, _ = resume_target(resume_path(args[at[-1]]))
+    if "hydra.run.dir" in {override_key(a) for a in args}:
+        raise UsageError(f"hydra.run.dir: a resumed run stays in its directory ({run_dir}); drop hydra.run.dir, "
+                         f"or copy the run directory elsewhere and resume the copy")
+    for a in args:  # Hydra's settings are not part of the run's config: a change would go unrecorded
+        if not a.startswith("-") and ("=" in a or a.startswith("~")) and sets_hydra(a):
+            raise UsageError(f"{a}: a resumed run keeps the Hydra settings it started with; drop it (overrides "
+                             f"that take effect on resume: trainer.max_steps, schedule.lr_g, callbacks.*, ...)")
     new_keys = {override_key(a) for a in args}
-    kept = [o for o in saved_overrides(run_dir) if override_key(o) not in new_keys and override_key(o) not in ("resume", "hydra.run.dir")]
-    # the user's own config folders (hydra.searchpath) are Hydra overrides, saved in hydra.yaml
-    kept += [o for o in saved_overrides(run_dir, "hydra.yaml") if override_key(o) == "hydra.searchpath" and override_key(o) not in new_keys]
-    return kept + args + [f"hydra.run.dir={run_dir}"]
+    saved, searchpath = saved_overrides(run_dir), saved_overrides(run_dir, "hydra.yaml")
+    if searchpath:  # the user's own config folders (saved in hydra.yaml): they may not reach Hydra's keys either
+        check_hydra_untouched(saved + searchpath, source=str(run_dir / ".hydra"))
+    kept = [o for o in saved + searchpath if override_key(o) not in new_keys and override_key(o) != "resume"]
+    return kept + args + ["hydra.run.dir=" + hydra_quote(str(run_dir))]
+
+
+def resume_path(override: str) -> str:
+    """The path of a `resume=...` override: as typed when that path exists, else Hydra's reading of it."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    raw = override.split("=", 1)[1]
+    if Path(raw).exists():
+        return raw
+    try:
+        value = OverridesParser.create().parse_override(override).value()
+    except (HydraException, ValueError):
+        return raw  # resume_target names it: no such run directory or checkpoint
+    return value if isinstance(value, str) else raw
 
 
 @click.command("train", add_help_option=False,  # --help is Hydra's: the config groups and the config
@@ -189,8 +217,9 @@ def train_task(cfg: DictConfig) -> float | None:
         requeue(signal.SIGUSR2, None)  # requeues this job and exits; the new job resumes this run dir
     if run.ranks.is_main:
         _print_result(run_dir, summary, prefix=prefix)
+        _print_next_steps(run_dir, summary, run, prefix=prefix)
     if not sweep_job:
-        _exit_for(summary)
+        _exit_for(summary, run)
     return summary["best"]["value"] if summary["best"] else None
 
 
@@ -240,7 +269,21 @@ def _print_result(run_dir: Path, summary: dict, *, prefix: str = "") -> None:
         print(f"{prefix}final: " + "  ".join(f"{k}={v:.4g}" for k, v in shown.items()))
     if summary["best"]:
         b = summary["best"]
-        print(f"{prefix}best {b['monitor']}={b['value']:.4g} at step {b['step']}: {run_dir}/checkpoints/best.pt")
+        print(f"{prefix}best {b['monitor']}={b['value']:.4g} at step {b['step']}: {run_dir / 'checkpoints' / 'best.pt'}")
+
+
+def _print_next_steps(run_dir: Path, summary: dict, run, *, prefix: str) -> None:
+    """What to run next, each line as it runs in a shell (paths quoted)."""
+    ckpts = run_dir / "checkpoints"
+    ckpt = next((c for c in (ckpts / "best.pt", ckpts / "last.pt") if c.is_file()), None)
+    lines = [command_line("ganlab", "report", run_dir), command_line("tensorboard", "--logdir", run_dir)]
+    if ckpt and hasattr(run.algorithm, "generate"):  # translation models: `ganlab translate`
+        lines.append(command_line("ganlab", "sample", ckpt))
+    if summary["status"] == "interrupted":
+        lines.append(command_line("ganlab", "resume", run_dir))
+    elif summary["status"] == "failed" and (ckpts / "last.pt").is_file():
+        lines.append(lower_lr_command(run_dir, run.cfg, run.resume_changes) or "")
+    print(f"{prefix}next:" + "".join(f"\n{prefix}  {line}" for line in lines if line))
 
 
 class _Prefixed(logging.Formatter):
@@ -264,9 +307,11 @@ def _prefix_console_lines() -> str:
     return prefix
 
 
-def _exit_for(summary: dict) -> None:
+def _exit_for(summary: dict, run) -> None:
     if summary["status"] == "failed":
-        err.print(f"[red]run failed:[/] {summary.get('error')}", highlight=False)
+        retry = lower_lr_command(run.dir, run.cfg, run.resume_changes) if (run.ckpt_dir / "last.pt").is_file() else None
+        hint = f"; resume from the last good checkpoint with a lower learning rate: `{retry}`" if retry else ""
+        err.print(f"[red]run failed:[/] {summary.get('error')}{hint}", highlight=False)
         sys.exit(1)
     if summary["status"] == "interrupted":
         sys.exit(signals.exit_code() if signals.requested() else STOPPED_AT_STEP)

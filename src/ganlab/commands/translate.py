@@ -10,6 +10,7 @@ import click
 
 from ganlab.commands.args import CKPT, DEVICE
 from ganlab.errors import UsageError
+from ganlab.files import atomic_save_image
 
 
 @click.command("translate")
@@ -24,7 +25,6 @@ def command(ckpt: str, input_dir: Path, out: Path, direction: str, batch_size: i
     import torch
     from PIL import Image, UnidentifiedImageError
     from torchvision.transforms import v2
-    from torchvision.utils import save_image
 
     from ganlab.data.folders import EXTENSIONS
     from ganlab.training.restore import load_algorithm
@@ -63,7 +63,7 @@ def command(ckpt: str, input_dir: Path, out: Path, direction: str, batch_size: i
         for i, f in enumerate(chunk):
             rel = f.relative_to(input_dir).with_suffix(".png")
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            save_image(res["out"][i].float().cpu() * 0.5 + 0.5, out / rel)
+            atomic_save_image(out / rel, res["out"][i].float().cpu() * 0.5 + 0.5)
             if "attn" in res:
-                save_image(res["attn"][i].float().cpu(), out / rel.with_name(rel.stem + "_mask.png"))
+                atomic_save_image(out / rel.with_name(rel.stem + "_mask.png"), res["attn"][i].float().cpu())
     print(f"{len(files)} images {direction} with {ckpt} (step {state['step']}) -> {out}")

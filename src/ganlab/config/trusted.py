@@ -31,6 +31,65 @@ def check_targets(cfg: Any, *, source: str) -> None:
         _check(target, key, source, prefixes)
 
 
+def check_saved_override(override: str, *, source: str) -> None:
+    """An override read back from a run directory may set the run's own keys only: never Hydra's
+    (`hydra.*`, `hydra/...` groups, `@hydra...` packages: its callbacks and logging build objects
+    before ganlab sees the config), and a `_target_` only under the trusted prefixes."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_override(override)
+        value = None if parsed.is_delete() else parsed.value()
+    except (HydraException, ValueError) as e:
+        raise ConfigError(f"{source}: cannot parse the override {override!r} ({str(e).splitlines()[0]}): "
+                          f"repair the file or start a new run") from None
+    if sets_hydra(parsed):
+        raise ConfigError(f"refusing the override {override!r} from {source}: a run directory may not set "
+                          f"Hydra's own keys (hydra.*); remove that line or start a new run")
+    if parsed.is_delete():
+        return
+    key = parsed.key_or_group
+    targets = [(key, value)] if key.endswith("_target_") else []  # `+a.b._target_=...`, `++..._target_=...`
+    targets += [(f"{key}.{where}", t) for where, t in _targets(value, "")]  # `+a={_target_: ...}`
+    for where, target in targets:
+        _check(target, where, f"{source} ({override!r})", allowed_prefixes())
+
+
+def check_hydra_untouched(overrides: list[str], *, source: str) -> None:
+    """The same check through the config folders of a saved hydra.searchpath: a config there (e.g.
+    `# @package _global_` with a `hydra:` node) may not change Hydra's settings either. Compares
+    Hydra's node composed with `overrides` against ganlab's own, run-specific fields aside."""
+    from hydra import compose, initialize_config_dir
+
+    from ganlab.config import CONF_DIR
+
+    def settings(overrides: list[str]) -> dict:
+        node = OmegaConf.to_container(compose("config", overrides=overrides, return_hydra_config=True).hydra,
+                                      resolve=False)
+        for own in ("overrides", "runtime", "searchpath"):  # what any run's overrides change
+            node.pop(own, None)
+        node["job"].pop("override_dirname", None)
+        return node
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        mine, plain = settings(overrides), settings([])
+    changed = sorted(k for k in mine.keys() | plain.keys() if mine.get(k) != plain.get(k))
+    if changed:
+        raise ConfigError(f"refusing to resume from {source}: through its hydra.searchpath its configs change Hydra's "
+                          f"own settings (hydra.{changed[0]}); remove that config or start a new run")
+
+
+def sets_hydra(override) -> bool:
+    """Whether an override (a string, or Hydra's parsed Override) reaches Hydra's own config: a
+    `hydra.*` key, a `hydra/...` group, or a `@hydra...` package."""
+    if isinstance(override, str):
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+        override = OverridesParser.create().parse_override(override)
+    names = [override.key_or_group, override.package or ""]
+    return any(n == "hydra" or n.startswith(("hydra.", "hydra/")) for n in names)
+
+
 def _targets(node: Any, path: str):
     if isinstance(node, dict):
         if "_target_" in node:

@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 
 from ganlab.data.errors import DataError
 from ganlab.data.transforms import to_tensor_pipeline
+from ganlab.errors import command_line
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 # datasets ganlab knows how to fetch: a missing folder's error says how to get them
@@ -37,8 +38,9 @@ def missing_root_error(root: Path, key: str) -> DataError:
     if re.fullmatch(r"(train|test)[AB]", root.name) and not root.parent.is_dir():
         # a CycleGAN-layout dataset (data.root/trainA, ...) whose data.root is missing altogether,
         # e.g. data=horse2zebra data.root=/somewhere/else: say how to fetch it there
-        return DataError(f"{root.parent} not found: run `ganlab data download {DOWNLOADABLE[0]} "
-                         f"root={root.parent}` (or set {key}=... to a folder with trainA/trainB/testA/testB)")
+        fetch = command_line("ganlab", "data", "download", DOWNLOADABLE[0], "--root", root.parent)
+        return DataError(f"{root.parent} not found: run `{fetch}` (or set {key}=... to a folder with "
+                         f"trainA/trainB/testA/testB)")
     how = next((v for k, v in HOW_TO_GET.items() if k in str(root).lower()), "point it at a folder of images")
     return DataError(f"{root} not found: {how} (or set {key}=...)")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from torch.utils.data import Dataset
 
 from ganlab.data.errors import DataError
 from ganlab.data.transforms import apply_to_sample, augment_tensor_pipeline
+from ganlab.errors import command_line
+from ganlab.files import temp_file
 
 IMAGE_KEYS = ("x", "A", "B")        # (C, H, W) in [-1, 1]: stored quantised or as float16
 MASK_KEYS = ("mask_A", "mask_B")    # (1, H, W) in {0, 1}: stored exactly as uint8
@@ -68,7 +69,7 @@ def prepare(dataset: Dataset, path: str | Path, *, dtype: str = "uint8",
         raise DataError("cannot cache an empty dataset")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = temp_file(path)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -158,7 +159,7 @@ class PreparedDataset(H5Dataset):
                  augment: bool = False, load_size: float = 1.12):
         file = prepared_path(name, image_size, path)
         if not file.is_file():
-            raise DataError(f"{file} does not exist: run `ganlab data prepare data={name}` first "
+            raise DataError(f"{file} does not exist: run `{command_line('ganlab', 'data', 'prepare', f'data={name}')}` first "
                             f"(or train with data.cache=none)")
         transform = augment_tensor_pipeline(image_size=image_size, load_size=load_size) if augment else None
         super().__init__(path=file, transform=transform)

@@ -12,8 +12,9 @@ from ganlab import signals
 from ganlab.algorithms.base import StepContext
 from ganlab.callbacks.loggers import Loggers
 from ganlab.data.loader import Position
-from ganlab.errors import GanlabError, NonFiniteError
+from ganlab.errors import GanlabError, NonFiniteError, command_line
 from ganlab.files import remove_stale_temps
+from ganlab.training.resume import lower_lr_command
 from ganlab.training.run import Run
 from ganlab.training.run_dir import RunDirLock
 from ganlab.training.runtime import to_device
@@ -56,8 +57,8 @@ def train(run: Run) -> dict:
                 run.pos = Position(epoch=run.epoch + 1, batch=0)
         if run.step < run.total_steps:
             status = "interrupted"
-            log.warning("stopped at step %d (%s): continue with `ganlab train resume=%s`", run.step,
-                        run.stop_reason, run.dir)
+            log.warning("stopped at step %d (%s): continue with `%s`", run.step, run.stop_reason,
+                        command_line("ganlab", "resume", run.dir.absolute()))
     except NonFiniteError as e:
         status, error = "failed", str(e)
         log.error("stopping: %s. %s", e, _kept_checkpoint(run))
@@ -92,6 +93,9 @@ def _open_run_dir(run: Run) -> None:
     # No logger (~logger): an empty fan-out, so the callbacks that log need no special case
     purge = run.step + 1 if run.resumed_from is not None else None
     run.logger = Loggers(run.loggers, run_dir=run.dir, purge_step=purge)
+    if run.resume_changes:  # in summary.json's events, TensorBoard and train.log: what this resume changed
+        run.event("resume", "changed on resume: " + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in
+                                                               run.resume_changes.items()), changed=run.resume_changes)
 
 
 def banner(run: Run) -> str:
@@ -107,7 +111,11 @@ def banner(run: Run) -> str:
 
 def _kept_checkpoint(run: Run) -> str:
     last = run.ckpt_dir / "last.pt"
-    return f"The last good checkpoint is kept: {last}" if last.is_file() else "No checkpoint was written."
+    if not last.is_file():
+        return "No checkpoint was written."
+    retry = lower_lr_command(run.dir, run.cfg, run.resume_changes)
+    return f"The last good checkpoint is kept: {last}" + (f"; resume it with a lower learning rate: `{retry}`"
+                                                            if retry else "")
 
 
 def _fail(run: Run, e: BaseException) -> None:

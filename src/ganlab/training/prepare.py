@@ -13,11 +13,11 @@ from ganlab import signals
 from ganlab.config.schema import validate
 from ganlab.config.trusted import check_targets
 from ganlab.data.seeding import mix_seed
-from ganlab.errors import CheckpointError, ConfigError, UsageError
+from ganlab.errors import CheckpointError, ConfigError, UsageError, command_line
 from ganlab.training import checkpoint as ckpt_io
 from ganlab.training import distributed
 from ganlab.training.build import build, build_node
-from ganlab.training.resume import apply_learning_rates, changed_keys
+from ganlab.training.resume import apply_learning_rates, changed_keys, flatten
 from ganlab.training.run import Run
 from ganlab.training.run_dir import RunDirLock
 from ganlab.training.runtime import pick_device, seed_everything
@@ -33,8 +33,8 @@ def prepare_run(cfg: DictConfig, run_dir: Path, *, checkpoint: Path | None = Non
     if cfg.get("resume"):
         check_targets(cfg, source=f"{run_dir / '.hydra' / 'overrides.yaml'}")
     elif (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("*.pt")):
-        raise UsageError(f"{run_dir} already holds a run (checkpoints/): continue it with resume={run_dir}, "
-                         f"or choose another hydra.run.dir")
+        raise UsageError(f"{run_dir} already holds a run (checkpoints/): continue it with "
+                         f"`{command_line('ganlab', 'resume', run_dir)}`, or choose another hydra.run.dir")
     signals.check()
     ranks = distributed.from_env()
     device = pick_device(cfg.trainer.device, local_rank=ranks.local_rank)
@@ -93,10 +93,12 @@ def _resume(run: Run, checkpoint: Path | None) -> None:
         return
     written_by = state.get("world_size", 1)
     if written_by != run.ranks.world_size:
+        launch = ("torchrun", f"--nproc_per_node={written_by}", "-m") if written_by > 1 else ()
         raise CheckpointError(f"{checkpoint} was written by {written_by} process(es): resume it with "
-                              f"{'torchrun --nproc_per_node=' + str(written_by) + ' -m ganlab train' if written_by > 1 else 'ganlab train (one process)'} "
+                              f"`{command_line(*launch, 'ganlab', 'resume', checkpoint)}` "
                               f"(each process's random state and data share are in it)")
-    changed = changed_keys(state["config"], OmegaConf.to_container(run.cfg, resolve=True))
+    new = OmegaConf.to_container(run.cfg, resolve=True)
+    changed = [k for k in changed_keys(state["config"], new) if k != "resume"]
     try:
         run.load_state_dict(state)
     except (KeyError, RuntimeError, ValueError) as e:  # a checkpoint from another config or version
@@ -104,5 +106,7 @@ def _resume(run: Run, checkpoint: Path | None) -> None:
     if any(k.startswith(("schedule.lr", "schedule.optimizer")) for k in changed):
         apply_learning_rates(run.optimizers, run.schedulers, run.cfg)
     run.resumed_from = checkpoint
+    old_values, new_values = flatten(state["config"]), flatten(new)
+    run.resume_changes = {k: [old_values.get(k, "<absent>"), new_values.get(k, "<absent>")] for k in changed}
     log.info("resuming from %s at step %d%s", checkpoint, run.step,
              f" (changed: {', '.join(changed)})" if changed else "")

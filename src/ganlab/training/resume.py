@@ -6,8 +6,9 @@ refused with a message naming the key, so the recorded config is always what ran
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from ganlab.errors import ConfigError
+from ganlab.errors import ConfigError, command_line
 
 # keys (or key prefixes ending in ".") that an override on resume may change
 MAY_CHANGE = ("trainer.max_steps", "trainer.max_epochs", "trainer.stop_at_step", "trainer.log_every",
@@ -77,3 +78,17 @@ def apply_learning_rates(optimizers: dict, schedulers: dict, cfg) -> None:
         for group, fn in zip(opt.param_groups, sched.lr_lambdas):
             group["initial_lr"] = lr
             group["lr"] = lr * fn(sched.last_epoch)
+
+
+def lower_lr_command(run_dir, cfg, changes: dict) -> str | None:
+    """What to try after non-finite values: `ganlab resume <run dir> schedule.lr_d=... ...` with
+    the learning-rate keys the run's schedule has, each back at its value before this resume
+    changed it (`changes`: key -> [old, new]), else a tenth of it."""
+    schedule = cfg.get("schedule") or {}
+    lrs = []
+    for k in ("lr_d", "lr_g", "lr"):
+        lr = schedule.get(k)
+        if isinstance(lr, int | float) and not isinstance(lr, bool):
+            old = changes.get(f"schedule.{k}", [None])[0]
+            lrs.append(f"schedule.{k}={old if isinstance(old, int | float) else float(lr) * 0.1:.3g}")
+    return command_line("ganlab", "resume", Path(run_dir).absolute(), *lrs) if lrs else None

@@ -60,6 +60,7 @@ class Run:
         self.save_requests: list[str] = []         # checkpoint file names to write at the end of this step
         self.elapsed_before = 0.0   # wall time of earlier sessions of this run (resume)
         self.resumed_from: Path | None = None
+        self.resume_changes: dict[str, list] = {}  # key -> [value in the checkpoint, value now], set on resume
         self.config_groups: dict[str, str] = {}  # the option of each config group (set by `ganlab train`)
         self.console_prefix = ""  # a sweep job's "#N ": its console lines carry it, and no bar is drawn
         self.lock = None

@@ -6,12 +6,15 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import socket
 import time
 from pathlib import Path
 
 import yaml
 
+from ganlab.config import override_key
+from ganlab.config.trusted import check_saved_override
 from ganlab.errors import RunDirLocked, UsageError
 
 LOCK_NAME = ".lock"
@@ -73,8 +76,9 @@ def resume_target(resume: str) -> tuple[Path, Path | None]:
 
 
 def saved_overrides(run_dir: Path, file: str = "overrides.yaml") -> list[str]:
-    """The command-line overrides a run was started with (untrusted input: a list of strings):
-    the task's (overrides.yaml) or Hydra's own (hydra.yaml: hydra.overrides.hydra)."""
+    """The command-line overrides a run was started with (untrusted input: a list of strings,
+    checked by config.trusted.check_saved_override): the task's (overrides.yaml), or of Hydra's
+    own (hydra.yaml: hydra.overrides.hydra) only hydra.searchpath, the user's config folders."""
     path = run_dir / ".hydra" / file
     try:
         saved = yaml.safe_load(path.read_text())
@@ -84,4 +88,31 @@ def saved_overrides(run_dir: Path, file: str = "overrides.yaml") -> list[str]:
         saved = ((saved or {}).get("hydra") or {}).get("overrides", {}).get("hydra", []) if isinstance(saved, dict) else []
     if not isinstance(saved, list) or not all(isinstance(o, str) for o in saved):
         raise UsageError(f"{path} is not a list of overrides: repair it or start a new run")
+    if file == "hydra.yaml":
+        return [_searchpath(o, path) for o in saved if override_key(o) == "hydra.searchpath"]
+    for o in saved:
+        check_saved_override(o, source=str(path))
     return saved
+
+
+def _searchpath(override: str, source: Path) -> str:
+    """hydra.searchpath=[...] as saved: a list of folders, quoted anew (nothing else passes)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        folders = OverridesParser.create().parse_override(override).value()
+    except (HydraException, ValueError):
+        folders = None
+    if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
+        raise UsageError(f"{source}: {override!r} is not a list of config folders: repair it or start a new run")
+    return "hydra.searchpath=[" + ",".join(hydra_quote(f) for f in folders) + "]"
+
+
+def hydra_quote(value: str) -> str:
+    """`value` as one string in Hydra's override grammar, whatever it holds (`=`, `,`, spaces, quotes)."""
+    if "${" in value:  # Hydra resolves it as an interpolation even when quoted and escaped
+        raise UsageError(f"{value}: a path holding '${{' cannot pass through Hydra; rename it")
+    # Hydra's escapes: backslashes only before a quote or at the end of the value
+    value = re.sub(r"(\\*)('|$)", lambda m: m.group(1) * 2 + ("\\'" if m.group(2) else ""), value)
+    return "'" + value + "'"
