@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ganlab.commands.args import CKPT, DEVICE, writable_output
+from ganlab.commands.args import CKPT, DEVICE, DEVICE_OPTION, in_option_syntax, writable_output
 from ganlab.errors import UsageError
 
 
@@ -22,6 +22,7 @@ from ganlab.errors import UsageError
 @click.option("--frames", default=8, show_default=True, type=click.IntRange(min=2),
               help="--mode interpolate: points per strip")
 @DEVICE
+@in_option_syntax(DEVICE_OPTION)
 def command(ckpt: str, n: int, out: str, seed: int, nrow: int | None, steps: int | None, mode: str, frames: int,
             device: str) -> None:
     """Images (or a 2D scatter over the true modes) from a checkpoint alone; or interpolation
