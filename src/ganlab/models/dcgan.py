@@ -90,6 +90,7 @@ class Generator(nn.Module):
     to `channels` (n = log2(image_size) - 2; at 64: 512-256-128-64 channels for width=64).
     """
     data_kind = "images"  # what data it works on (training/data_kind.py)
+    check_image_size = staticmethod(num_doublings)  # run before any data is built
 
     def __init__(self, *, z_dim: int = 100, image_size: int = 64, channels: int = 3, width: int = 64,
                  num_classes: int = 0,      # > 0: conditional, a one-hot y is concatenated to z
@@ -132,6 +133,7 @@ class Discriminator(nn.Module):
     inputs are packed with their class maps.
     """
     data_kind = "images"  # what data it works on (training/data_kind.py)
+    check_image_size = staticmethod(num_doublings)  # run before any data is built
 
     def __init__(self, *, image_size: int = 64, channels: int = 3, width: int = 64,
                  num_classes: int = 0,          # > 0: conditional, one-hot y maps join the input

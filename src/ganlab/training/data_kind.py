@@ -15,15 +15,20 @@ from ganlab.errors import ConfigError
 WORDS = {"images": "images", "points": "2D points", "unpaired": "unpaired data (two image domains A and B)"}
 
 
-def _kind(node) -> str | None:
-    """`data_kind` of a node's _target_ class; None for a node that names no class, or a class
-    that does not say (a user's own: not checked)."""
+def _class(node) -> type | None:
+    """A node's _target_ class; None when it names none, or one that does not import (that is
+    reported, naming its key, when it is built)."""
     from hydra.utils import get_object
     target = node.get("_target_") if isinstance(node, DictConfig | dict) else None
     try:
-        return getattr(get_object(target), "data_kind", None) if isinstance(target, str) else None
-    except Exception:  # an unknown target is reported, naming its key, when it is built
+        return get_object(target) if isinstance(target, str) else None
+    except Exception:
         return None
+
+
+def _kind(node) -> str | None:
+    """`data_kind` of a node's class; None for a class that does not say (a user's own: not checked)."""
+    return getattr(_class(node), "data_kind", None)
 
 
 def needed(cfg: DictConfig) -> tuple[str | None, str]:
@@ -55,14 +60,23 @@ def fitting_data(kind: str) -> list[str]:
 
 
 def check_data_fits(cfg: DictConfig) -> None:
-    """ConfigError naming the data configs that fit, when the model's data and the data differ."""
+    """ConfigError naming the data configs that fit, when the model's data and the data differ;
+    or naming the size a network cannot take (its class's `check_image_size`), before a dataset
+    of that size fills memory."""
     need, why = needed(cfg)
     have = _kind(cfg.data.get("dataset"))
-    if need is None or have is None or need == have:
-        return
-    fits = fitting_data(need)
-    choices = (", ".join(fits[:-1]) + " or " + fits[-1]) if len(fits) > 1 else "".join(fits) or "a data config of that kind"
-    name = cfg.model.get("name", "?")
-    via = f" with {why}" if "model.networks" in why else ""
-    raise ConfigError(f"model={name}{via} needs {WORDS[need]}, and data={cfg.data.get('name', '?')} holds "
-                      f"{WORDS[have].split(' (')[0]}: use data={choices}")
+    if need is not None and have is not None and need != have:
+        fits = fitting_data(need)
+        choices = (", ".join(fits[:-1]) + " or " + fits[-1]) if len(fits) > 1 else "".join(fits) or "a data config of that kind"
+        via = f" with {why}" if "model.networks" in why else ""
+        raise ConfigError(f"model={cfg.model.get('name', '?')}{via} needs {WORDS[need]}, and data="
+                          f"{cfg.data.get('name', '?')} holds {WORDS[have].split(' (')[0]}: use data={choices}")
+    for name in cfg.model.get("networks") or {}:
+        node = OmegaConf.select(cfg.model, f"networks.{name}", throw_on_resolution_failure=False)
+        check = getattr(_class(node), "check_image_size", None)
+        size = OmegaConf.select(node, "image_size", throw_on_resolution_failure=False) if check else None
+        if size is not None:
+            try:
+                check(size)
+            except ConfigError as e:
+                raise ConfigError(f"model.networks.{name}: {e}") from None
