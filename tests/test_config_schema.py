@@ -110,3 +110,20 @@ def test_a_mistyped_key_gets_the_close_one():
     assert close_key("trainer.max_step", keys) == "trainer.max_steps"
     assert close_key("lr", keys) in ("schedule.lr_d", "schedule.lr_g")  # not an interpolated copy of them
     assert close_key("zzzzzz", keys) is None
+
+
+def test_every_preset_and_shipped_pair_of_its_kind_passes_the_data_check():
+    """The data-fit check (training/data_kind.py) refuses no shipped preset, and each model family
+    fits exactly the data of its kind."""
+    from ganlab.training.data_kind import check_data_fits
+    for preset in sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")):
+        check_data_fits(_compose([f"experiment={preset}"]))
+    fits = {"dcgan": {"shapes", "mnist", "folder"}, "mlp": {"ring8", "grid25"},
+            "agan": {"toyzebra", "horse2zebra", "unpaired_folder"}, "flow": {"shapes", "ring8", "grid25"}}
+    for model, data in fits.items():
+        for d in ("shapes", "ring8", "grid25", "toyzebra", "horse2zebra"):
+            if d in data:
+                check_data_fits(_compose([f"model={model}", f"data={d}"]))
+            else:
+                with pytest.raises(ConfigError, match=f"model={model}.* needs .*use data="):
+                    check_data_fits(_compose([f"model={model}", f"data={d}"]))
