@@ -31,7 +31,7 @@ def make_run(path: Path, *, overrides: list[str], metrics: dict, best: dict | No
     (path / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
     seed = next((int(o.split("=")[1]) for o in overrides if o.startswith("seed=")), 0)
     (path / ".hydra" / "config.yaml").write_text(yaml.safe_dump({"seed": seed}))
-    summary = {"status": status, "step": 100, "epoch": 1, "total_steps": 100, "wall_time_s": wall,
+    summary = {"status": status, "step": 100, "epoch": 1, "total_steps": 100, "timings": {"wall_time_s": wall},
                "metrics": metrics, "best": best, "events": [], "run_dir": str(path)}
     (path / "summary.json").write_text(json.dumps(summary))
     return path

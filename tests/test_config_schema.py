@@ -78,3 +78,52 @@ def test_absent_keys_are_skipped_and_null_only_where_allowed():
     validate(OmegaConf.create({"trainer": {"max_steps": 1, "stop_at_step": None}}))  # 2D data: no image_size
     with pytest.raises(ConfigError, match=r"data.batch_size=None: must be an integer >= 1"):
         validate(OmegaConf.create({"data": {"batch_size": None}, "trainer": {"max_steps": 1}}))
+
+
+# -- `+key` overrides: the rule of config/keys.check_added_keys ------------------------------------
+
+ADDED = [
+    (["+trainer.max_step=10"], "trainer.max_steps"),          # a typo: nothing reads it
+    (["+tag=baseline"], "+tag: adds a key that nothing reads"),
+    (["+data.scale2=2"], "+data.scale2"),
+    (["+model.algorithm.foo=1"], None),                         # a constructor argument: its class decides
+    (["+model.networks.G.bar=1"], None),
+    (["+callbacks.mine={_target_: ganlab.callbacks.progress.Progress}"], None),  # a new member, built
+    (["+hydra.launcher.n_jobs=2"], None),                      # a plugin's setting
+]
+
+
+@pytest.mark.parametrize("overrides,message", ADDED, ids=[o[0] for o, _ in ADDED])
+def test_an_added_key_nothing_reads_is_refused(overrides, message):
+    from ganlab.config.keys import check_added_keys
+    cfg = _compose([o for o in overrides if not o.startswith("+hydra.")])
+    if message is None:
+        check_added_keys(cfg, overrides, groups={"model": "dcgan"})
+        return
+    with pytest.raises(ConfigError, match=message.replace("+", r"\+")):
+        check_added_keys(cfg, overrides, groups={"model": "dcgan"})
+
+
+def test_a_mistyped_key_gets_the_close_one():
+    from ganlab.config.keys import all_keys, close_key
+    keys = all_keys(_compose([]))
+    assert close_key("trainer.max_step", keys) == "trainer.max_steps"
+    assert close_key("lr", keys) in ("schedule.lr_d", "schedule.lr_g")  # not an interpolated copy of them
+    assert close_key("zzzzzz", keys) is None
+
+
+def test_every_preset_and_shipped_pair_of_its_kind_passes_the_data_check():
+    """The data-fit check (training/data_kind.py) refuses no shipped preset, and each model family
+    fits exactly the data of its kind."""
+    from ganlab.training.data_kind import check_data_fits
+    for preset in sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")):
+        check_data_fits(_compose([f"experiment={preset}"]))
+    fits = {"dcgan": {"shapes", "mnist", "folder"}, "mlp": {"ring8", "grid25"},
+            "agan": {"toyzebra", "horse2zebra", "unpaired_folder"}, "flow": {"shapes", "ring8", "grid25"}}
+    for model, data in fits.items():
+        for d in ("shapes", "ring8", "grid25", "toyzebra", "horse2zebra"):
+            if d in data:
+                check_data_fits(_compose([f"model={model}", f"data={d}"]))
+            else:
+                with pytest.raises(ConfigError, match=f"model={model}.* needs .*use data="):
+                    check_data_fits(_compose([f"model={model}", f"data={d}"]))

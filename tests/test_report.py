@@ -42,7 +42,7 @@ def make_run(root: Path, *, steps: int = 20, n_samples: int = 10, switch: int | 
     events = [{"step": 7, "epoch": 0, "kind": "spike", "message": "loss_d spiked <x>", "value": 3.5}]
     if switch is not None:
         events.append({"step": switch, "epoch": 0, "kind": "switch", "message": "switched"})
-    summary = {"status": "ok", "step": steps, "epoch": 0, "total_steps": steps, "wall_time_s": 125.0,
+    summary = {"status": "ok", "step": steps, "epoch": 0, "total_steps": steps, "timings": {"wall_time_s": 125.0},
                "metrics": {"train/loss_d": 0.05, "val/fid": 5.0}, "events": events,
                "best": {"monitor": "val/fid", "mode": "min", "value": 5.0, "step": steps},
                "protocols": {"val/fid": "test features"}, "run_dir": str(run)}

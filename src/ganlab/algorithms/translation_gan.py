@@ -36,6 +36,8 @@ from ganlab.losses.unet_cutmix import cutmix_loss
 
 
 class TranslationGAN:
+    data_kind = "unpaired"  # trains on batches of A and B images (training/data_kind.py)
+
     def __init__(self, *, G_AB: nn.Module, G_BA: nn.Module, D_A: nn.Module, D_B: nn.Module, loss,
                  lambda_cycle: float = 10.0,     # weight of ||G_BA(G_AB(a)) - a||_1 (both ways)
                  lambda_identity: float = 0.5,   # x lambda_cycle, weight of ||G_AB(b) - b||_1 (CycleGAN)

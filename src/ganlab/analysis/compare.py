@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ganlab.analysis.runs import RunRecord, fmt, human_time
+from ganlab.analysis.runs import RunRecord, fmt, human_time, wall_time
 from ganlab.files import atomic_write_text
 
 
@@ -84,7 +84,7 @@ def runs_table(runs: list[RunRecord], *, metrics: list[str], all_metrics: bool =
     for run, name, p in zip(runs, unique_names(runs), params):
         values = {k: p[k] if k in p else default_value(run, k) for k in diff}  # defaults by value
         row = {"name": name, **values, "status": run.status,
-               "steps": run.summary.get("step"), "wall": run.summary.get("wall_time_s")}
+               "steps": run.summary.get("step"), "wall": wall_time(run.summary)}
         for m in mons:
             b = run.best or {}
             row[best_col(m)] = b.get("value") if b.get("monitor") == m else None

@@ -20,6 +20,7 @@ from ganlab.analysis.runs import (
     load_run,
     read_scalars,
     sample_files,
+    wall_time,
 )
 from ganlab.config import CONF_DIR
 from ganlab.files import atomic_write_text
@@ -223,7 +224,7 @@ def render(run: RunRecord) -> str:
     status = run.status
     steps = f"{fmt(s.get('step'))}" + (f" / {s['total_steps']}" if s.get("total_steps") else "")
     head = _table([("status", status), ("steps", steps), ("epoch", s.get("epoch")),
-                   ("wall time", human_time(s.get("wall_time_s"))), ("run dir", str(run.path))])
+                   ("wall time", human_time(wall_time(s))), ("run dir", str(run.path))])
     if s.get("error"):
         head += f"<pre>{e(str(s['error']))}</pre>"
     overrides = " ".join(f"{k}={v}" for k, v in run.overrides.items()) or "(none)"

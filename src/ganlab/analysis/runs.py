@@ -21,6 +21,11 @@ IGNORED_OVERRIDES = ("resume", "trainer.device", "logger")
 SAMPLE_RE = re.compile(r"^(?P<name>.+)_step(?P<step>\d+)\.png$")
 
 
+def wall_time(summary: dict) -> float | None:
+    """A summary's wall time: under `timings` (summaries written before it: at the top)."""
+    return (summary.get("timings") or {}).get("wall_time_s", summary.get("wall_time_s"))
+
+
 @dataclass
 class RunRecord:
     """A run as read back from its directory (summary, config, overrides), for compare and report."""

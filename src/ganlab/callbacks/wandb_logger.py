@@ -6,10 +6,12 @@ has, which the resumed run re-logs with the same values (exact resume)."""
 from __future__ import annotations
 
 import html
+import os
 import secrets
 from pathlib import Path
 
 from ganlab.callbacks.loggers import figure_pixels, require, run_status
+from ganlab.errors import UsageError
 from ganlab.files import atomic_write_text
 
 
@@ -22,6 +24,12 @@ class WandbLogger:
         self.wandb = require("wandb", pip="wandb")  # checked before the run directory exists
         self.settings = dict(project=project, entity=entity, mode=mode, group=group, tags=list(tags))
         self.run = None
+        if (mode or os.environ.get("WANDB_MODE") or "online") not in ("offline", "disabled", "dryrun"):
+            # else wandb.init fails (no terminal to ask) once the run directory exists: check now,
+            # offline (verify=False: the key's sources only, env, netrc, settings; no request)
+            if not self.wandb.login(prompt=False, verify=False):
+                raise UsageError("no W&B API key (WANDB_API_KEY, ~/.netrc): run wandb login, "
+                                 "or set WANDB_MODE=offline (or logger.wandb.mode=offline)")
 
     def open(self, run_dir: Path, *, purge_step: int | None = None) -> None:
         wandb, self.run_dir = self.wandb, run_dir

@@ -3,12 +3,14 @@ that name the option."""
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from pathlib import Path
 
 import click
 
-from ganlab.errors import UsageError
+from ganlab.errors import GanlabError, UsageError
 
 DEVICE = click.option("--device", default="auto", show_default=True, help="auto (cuda if available), cpu, cuda, cuda:N")
 CKPT = click.argument("ckpt", type=click.Path(exists=True, dir_okay=False))
@@ -33,3 +35,33 @@ def names_from(text: str, allowed, option: str) -> list[str]:
     if unknown or not chosen:
         raise click.BadParameter(f"{','.join(unknown)}: choose from {','.join(allowed)}", param_hint=option)
     return chosen
+
+
+# what the core's messages advise as overrides (training's syntax), said the way sample / eval /
+# translate take it: `trainer.device=cpu` -> `--device cpu`; a whole phrase where no option
+# matches key for key
+DEVICE_OPTION = {"trainer.device": "--device"}
+
+
+def in_option_syntax(options):
+    """Decorates a command: a ganlab error it raises speaks this command's options. `options`
+    maps a config key (its `key=value` becomes `option value`) or a whole phrase to its wording;
+    or is a function returning that map (imports it needs wait until an error)."""
+    def wrap(command):
+        @functools.wraps(command)
+        def run(*args, **kwargs):
+            try:
+                return command(*args, **kwargs)
+            except GanlabError as e:
+                text = str(e)
+                for said, option in (options() if callable(options) else options).items():
+                    if "=" in said or " " in said:  # a phrase
+                        text = text.replace(said, option)
+                    else:
+                        text = re.sub(rf"{re.escape(said)}=([^\s`,;)]+)", lambda m, o=option: f"{o} {m.group(1)}", text)
+                        text = text.replace(said, option)
+                if text == str(e):
+                    raise
+                raise type(e)(text) from e
+        return run
+    return wrap

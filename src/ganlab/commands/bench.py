@@ -27,12 +27,13 @@ POSITIVE = click.IntRange(min=1)
 
 def ganlab_round(cfg, steps: int) -> float:
     """images/s of `train()` itself (callbacks and logger off, so only the loop is measured)."""
+    from ganlab.analysis.runs import wall_time
     from ganlab.training.loop import train
     from ganlab.training.prepare import prepare_run
     cfg.trainer.max_steps = steps
     with tempfile.TemporaryDirectory() as d:
         summary = train(prepare_run(cfg, Path(d)))
-    return steps * cfg.data.batch_size / summary["wall_time_s"]
+    return steps * cfg.data.batch_size / wall_time(summary)
 
 
 def bare_round(cfg, steps: int, data: torch.Tensor, G, D, opt_g, opt_d) -> float:

@@ -6,13 +6,16 @@ from __future__ import annotations
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 err = Console(stderr=True, soft_wrap=True)  # long paths stay on one line
 
 
 def fail(message: object, code: int) -> None:
-    err.print(f"[red]error:[/] {message}", highlight=False)
+    # one line, whatever the message holds (a library's multi-line text inside it): a script reads it
+    line = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    err.print(f"[red]error:[/] {escape(line)}", highlight=False)
     sys.exit(code)
 
 

@@ -7,10 +7,17 @@ from types import SimpleNamespace
 
 import click
 
-from ganlab.commands.args import CKPT, DEVICE, writable_output
+from ganlab.commands.args import CKPT, DEVICE, DEVICE_OPTION, in_option_syntax, writable_output
 from ganlab.errors import UsageError
 
 FID_NAMES = ("fid", "kid", "precision", "recall", "density", "coverage")  # one FIDKIDEvaluator pass
+
+
+def option_syntax() -> dict[str, str]:
+    """The metrics' advice (in training's config keys) in this command's options."""
+    from ganlab.metrics.features import WEIGHTS_KEY
+    return {"set data.test_dataset or reference=train": "use --reference train", "reference=test": "--reference test",
+            "metrics=fid_proxy": "--feature random_conv", WEIGHTS_KEY: "--weights-path", **DEVICE_OPTION}
 
 
 @click.command("eval")
@@ -28,6 +35,7 @@ FID_NAMES = ("fid", "kid", "precision", "recall", "density", "coverage")  # one 
               help="real images generated ones are scored against: the training set, or held-out data.test_dataset")
 @click.option("--cache-dir", default="data/cache", show_default=True, help="reference statistics cache")
 @DEVICE
+@in_option_syntax(option_syntax)
 def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: int, out: str | None,
             resize: str, reference: str, cache_dir: str, device: str) -> None:
     """Metrics of a checkpoint, written to eval.json beside it."""
@@ -36,7 +44,7 @@ def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: in
     from ganlab.files import atomic_write_json
     from ganlab.metrics.errors import MetricsError
     from ganlab.metrics.evaluators import FIDKIDEvaluator
-    from ganlab.metrics.features import WEIGHTS_KEY, feature_node
+    from ganlab.metrics.features import feature_node
     from ganlab.training.build import build_dataset, build_node
     from ganlab.training.restore import load_algorithm
     from ganlab.training.runtime import pick_device
@@ -59,20 +67,23 @@ def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: in
                           batches=SimpleNamespace(samples=SeededSamples(datasets["train"], seed=cfg.seed)),
                           dataset=dataset,
                           event=lambda kind, message, **kw: print(f"warning: {kind}: {message}"))
-    metrics, protocols = {}, {}
+    metrics, protocols, timings = {}, {}, {}
     if any(m in FID_NAMES for m in wanted):
         try:
             extractor = build_node(feature_node(feature, weights_path), "--feature")
             ev = FIDKIDEvaluator(feature=extractor, n_samples=n, cache_dir=cache_dir, resize=resize, reference=reference)
             res = ev(run)
         except (MetricsError, ConfigError) as e:  # ConfigError: build_node's wrapping of the extractor's check
-            raise UsageError(str(e).removeprefix("--feature: ").replace(WEIGHTS_KEY, "--weights-path")) from e
+            raise UsageError(str(e).removeprefix("--feature: ")) from e
         metrics |= {k: v for k, v in res.items() if k.split("/")[-1].split("_")[0] in wanted}
         protocols["fid"] = ev.protocol
     for m in wanted:
         if m in data_evaluators:
             ev = build_node(data_evaluators[m], f"data.evaluators.{m}")
-            metrics |= ev(run)
+            values, clocked = ev(run), set(getattr(ev, "clocked", ()))  # as in summary.json
+            metrics |= {k: v for k, v in values.items() if k not in clocked}
+            timings |= {k: v for k, v in values.items() if k in clocked}
             protocols[m] = getattr(ev, "protocol", {})
-    atomic_write_json(out, {"ckpt": str(ckpt), "step": state["step"], "metrics": metrics, "protocols": protocols})
-    print("  ".join(f"{k}={v:.5g}" for k, v in metrics.items()) + f"  -> {out}")
+    atomic_write_json(out, {"ckpt": str(ckpt), "step": state["step"], "metrics": metrics, "protocols": protocols}
+                      | ({"timings": timings} if timings else {}))
+    print("  ".join(f"{k}={v:.5g}" for k, v in (metrics | timings).items()) + f"  -> {out}")

@@ -20,7 +20,7 @@ def command(paths: tuple[str, ...], limit: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ganlab.analysis.runs import find_runs, fmt, human_time, load_run
+    from ganlab.analysis.runs import find_runs, fmt, human_time, load_run, wall_time
     specs = list(paths) or ["outputs"]
     found = find_runs(specs)
     if not found:
@@ -34,7 +34,7 @@ def command(paths: tuple[str, ...], limit: int) -> None:
         beat, best = r.heartbeat, r.best
         step = r.summary.get("step", beat.get("step"))
         total = r.summary.get("total_steps", beat.get("total_steps"))
-        wall = beat.get("wall_time_s") if r.status in ("running", "stalled") else r.summary.get("wall_time_s")
+        wall = beat.get("wall_time_s") if r.status in ("running", "stalled") else wall_time(r.summary)
         table.add_row(os.path.relpath(r.path), r.status, f"{fmt(step)}/{fmt(total)}", human_time(wall),
                       f"{best['monitor']}={fmt(best['value'])} @ {best['step']}" if best else "-",
                       f"{human_time(time.time() - beat['time'])} ago" if beat.get("time") else "-")

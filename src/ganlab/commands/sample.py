@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ganlab.commands.args import CKPT, DEVICE, writable_output
+from ganlab.commands.args import CKPT, DEVICE, DEVICE_OPTION, in_option_syntax, writable_output
 from ganlab.errors import UsageError
 from ganlab.files import atomic_save_figure, atomic_save_image, image_format
 
@@ -25,6 +25,7 @@ from ganlab.files import atomic_save_figure, atomic_save_image, image_format
 @click.option("--frames", default=8, show_default=True, type=click.IntRange(min=2),
               help="--mode interpolate: points per strip")
 @DEVICE
+@in_option_syntax(DEVICE_OPTION)
 def command(ckpt: str, n: int, out: str, seed: int, nrow: int | None, steps: int | None, mode: str, frames: int,
             device: str) -> None:
     """Images (or a 2D scatter over the true modes) from a checkpoint alone; or interpolation

@@ -31,7 +31,8 @@ from omegaconf.errors import OmegaConfBaseException
 from ganlab import signals
 from ganlab.commands.completion import complete_override
 from ganlab.commands.console import err, fail
-from ganlab.config import CONF_DIR, override_key
+from ganlab.config import CONF_DIR, one_line, override_key
+from ganlab.config.keys import check_added_keys, unknown_key_advice
 from ganlab.config.trusted import check_hydra_untouched, sets_hydra
 from ganlab.errors import GanlabError, UsageError, command_line
 from ganlab.files import atomic_write_json
@@ -123,7 +124,7 @@ def main(args: list[str]) -> None:
     except GanlabError as e:
         fail(e, e.exit_code)
     except (HydraException, OmegaConfBaseException) as e:  # an unknown option, a malformed override
-        fail(one_line(str(e)), 2)
+        fail(unknown_key_advice(one_line(str(e)), args), 2)
     except ValueError as e:  # Hydra's check of its own flags (-m with --cfg)
         if not str(e).startswith("Only one of --run"):
             raise
@@ -147,16 +148,6 @@ def _one_run_over_ranks(args: list[str]) -> list[str]:
                                      "hydra/hydra_logging=disabled"]
 
 
-def one_line(text: str) -> str:
-    """Hydra's messages on one line: its list of available options becomes comma-separated."""
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    out = lines[0].strip() if lines else ""
-    for prev, ln in zip(lines, lines[1:]):
-        sep = ", " if ln.startswith("\t") and prev.startswith("\t") else " "
-        out += sep + ln.strip()
-    return out
-
-
 class PrepareBeforeRunDir(Callback):
     """Hydra callback (conf/config.yaml `hydra.callbacks`): a single run is validated, built and
     (on resume) loaded before Hydra creates or touches its directory; a sweep's start is noted."""
@@ -169,6 +160,7 @@ class PrepareBeforeRunDir(Callback):
         # Hydra turns a callback's exception into a warning and goes on to create the run
         # directory: report here and leave (SystemExit passes through its handler)
         try:
+            check_added_keys(task_cfg, list(config.hydra.overrides.task), config.hydra.runtime.choices)
             _prepared["run"] = prepare_run(task_cfg, run_dir, checkpoint=_checkpoint_of(task_cfg))
         except GanlabError as e:
             fail(e, e.exit_code)
@@ -199,7 +191,10 @@ def train_task(cfg: DictConfig) -> float | None:
     requeue = _under_submitit(cfg, run_dir)
     run = None
     try:
-        run = _prepared.pop("run", None) or prepare_run(cfg, run_dir, checkpoint=_checkpoint_of(cfg))
+        run = _prepared.pop("run", None)
+        if run is None:  # a sweep's job (a single run was prepared before its directory existed)
+            check_added_keys(cfg, list(HydraConfig.get().overrides.task), HydraConfig.get().runtime.choices)
+            run = prepare_run(cfg, run_dir, checkpoint=_checkpoint_of(cfg))
         run.config_groups = config_groups(dict(HydraConfig.get().runtime.choices))
         run.console_prefix = prefix
         summary = train(run)

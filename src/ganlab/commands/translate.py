@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ganlab.commands.args import CKPT, DEVICE
+from ganlab.commands.args import CKPT, DEVICE, DEVICE_OPTION, in_option_syntax
 from ganlab.errors import UsageError
 from ganlab.files import atomic_save_image
 
@@ -20,6 +20,7 @@ from ganlab.files import atomic_save_image
 @click.option("--direction", default="AtoB", show_default=True, type=click.Choice(["AtoB", "BtoA"]))
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
 @DEVICE
+@in_option_syntax(DEVICE_OPTION)
 def command(ckpt: str, input_dir: Path, out: Path, direction: str, batch_size: int, device: str) -> None:
     """Translate every image under INPUT (recursively) into OUT, keeping the folder layout."""
     import torch

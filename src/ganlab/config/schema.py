@@ -33,8 +33,10 @@ def _is_num(v: Any) -> bool:
     return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
 
 
-def integer(lo: int) -> Rule:
-    return Rule(lambda v: _is_int(v) and v >= lo, f"an integer >= {lo}")
+def integer(lo: int, hi: int | None = None) -> Rule:
+    if hi is None:
+        return Rule(lambda v: _is_int(v) and v >= lo, f"an integer >= {lo}")
+    return Rule(lambda v: _is_int(v) and lo <= v <= hi, f"an integer in [{lo}, {hi}]")
 
 
 def number(lo: float, hi: float | None = None) -> Rule:
@@ -63,7 +65,9 @@ LR_POLICY = Rule(lambda v: isinstance(v, dict) and "_target_" in v,
 RULES: dict[str, Rule] = {
     "seed": integer(0),
     "data.batch_size": integer(1),
-    "data.image_size": integer(1),
+    # beyond 4096 px nothing here trains, and a synthetic dataset would fill memory before any model
+    # check (a model's own size rule, e.g. dcgan's powers of two, is its constructor's: model.networks.*)
+    "data.image_size": integer(1, 4096),
     "data.channels": one_of(1, 3),
     "data.num_workers": integer(0),
     "data.dataset.size": integer(1),

@@ -118,6 +118,7 @@ def _check_channels(channels: int) -> None:
 class ImageFolder(Dataset):
     """Every image below `root` (recursively), resized (short side) and cropped to image_size.
     Sample: {"x": (channels, image_size, image_size) in [-1, 1], "y": 0}."""
+    data_kind = "images"  # what data it works on (training/data_kind.py)
 
     def __init__(self, *, root: str | Path, image_size: int = 64, channels: int = 3,
                  augment: bool = False,
@@ -148,6 +149,7 @@ class UnpairedFolders(Dataset):
     """Domain A from root_a, domain B from root_b (unpaired translation, CycleGAN layout).
     Sample i: {"A": A[i % len_A], "B": B[perm[i % len_B]]} with a seeded permutation, so A and B
     are not aligned by file order; length max(len_A, len_B)."""
+    data_kind = "unpaired"  # what data it works on (training/data_kind.py)
 
     def __init__(self, *, root_a: str | Path, root_b: str | Path, image_size: int = 128,
                  channels: int = 3, augment: bool = True,
@@ -196,6 +198,7 @@ class MNIST(Dataset):
     """torchvision's MNIST (already downloaded under root, i.e. root/MNIST/raw), 28x28 padded by 2
     to 32x32 (the LeNet convention: no resampling), resized further if image_size != 32.
     Sample: {"x": (1, image_size, image_size) in [-1, 1], "y": digit}."""
+    data_kind = "images"  # what data it works on (training/data_kind.py)
 
     num_classes = 10
 

@@ -29,6 +29,7 @@ class Shapes(Dataset):
     """A shape (circle, square, triangle, cross) in a colour (red, green, blue) on a dark
     background, with random position, size and tint. Label = shape * 3 + colour (12 classes),
     assigned round-robin by index so the classes are exactly balanced."""
+    data_kind = "images"  # what data it works on (training/data_kind.py)
 
     num_classes = len(SHAPES) * len(COLOURS)
 
@@ -76,6 +77,7 @@ class Shapes(Dataset):
 class Mixture2D(Dataset):
     """ring8: 8 gaussians at (cos 2 pi i/8, sin 2 pi i/8), std 0.01; grid25: 25 gaussians at
     {-4,-2,0,2,4}^2, std 0.05 (VEEGAN / PacGAN). `centers` (K, 2) and `std` feed the mode metrics."""
+    data_kind = "points"  # what data it works on (training/data_kind.py)
 
     STD = {"ring8": 0.01, "grid25": 0.05}
 

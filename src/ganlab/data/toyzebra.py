@@ -28,6 +28,7 @@ class ToyZebra(Dataset):
     """Sample i: {"A", "B"} in [-1, 1] (3, H, W) and their masks {"mask_A", "mask_B"} (1, H, W) in
     {0, 1}. A is image i of domain A; B is image perm[i] of domain B (a seeded permutation), so the
     pairs are not aligned. Objects cover roughly 10-35% of the image."""
+    data_kind = "unpaired"  # what data it works on (training/data_kind.py)
 
     def __init__(self, *, size: int = 2048, image_size: int = 32, seed: int = 0, split: str = "train"):
         if split not in SPLITS:

@@ -10,6 +10,8 @@ import torch
 
 
 class SamplingCost:
+    clocked = ("val/samples_per_s",)  # read off a clock: summary.json `timings`, not `metrics`
+
     def __init__(self, *, n_samples: int = 256):   # samples timed per evaluation
         self.n = n_samples
         self.protocol: dict = {}

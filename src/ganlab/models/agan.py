@@ -107,6 +107,7 @@ class AttentionGenerator(nn.Module):
     The identity path (gen_id_out, attn_id_out of the seed) is this same network applied to an
     image of the target domain; the training step does that.
     """
+    data_kind = "images"  # what data it works on (training/data_kind.py)
 
     def __init__(self, *, channels: int = 3,
                  width: int = 32,                       # first encoder level; doubles per level

@@ -23,6 +23,7 @@ from ganlab.models.init import dcgan_init
 class ResnetGenerator(nn.Module):
     """x (B, C, H, W) in [-1, 1] -> {"out": (B, C, H, W) in [-1, 1]} (the dict convention shared
     with AttentionGenerator; no attention mask here)."""
+    data_kind = "images"  # what data it works on (training/data_kind.py)
 
     def __init__(self, *, channels: int = 3, width: int = 64,
                  n_blocks: int | None = 9,      # residual blocks at 1/4 resolution; None: from image_size

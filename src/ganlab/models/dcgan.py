@@ -23,7 +23,8 @@ NORMS = ("batch", "none", "layer", "spectral")
 def num_doublings(image_size: int) -> int:
     """How many x2 steps lead from the 4x4 base map to `image_size`."""
     if not isinstance(image_size, int) or image_size < 16 or image_size & (image_size - 1):
-        raise ConfigError(f"image_size={image_size!r}: must be a power of two >= 16 (16, 32, 64, 128, ...)")
+        raise ConfigError(f"image_size={image_size!r}: must be a power of two >= 16 (16, 32, 64, 128, ...): "
+                          f"set data.image_size")
     return image_size.bit_length() - 3
 
 
@@ -88,6 +89,8 @@ class Generator(nn.Module):
     stride-2 transposed convs halve the width as they double the resolution, and a last one maps
     to `channels` (n = log2(image_size) - 2; at 64: 512-256-128-64 channels for width=64).
     """
+    data_kind = "images"  # what data it works on (training/data_kind.py)
+    check_image_size = staticmethod(num_doublings)  # run before any data is built
 
     def __init__(self, *, z_dim: int = 100, image_size: int = 64, channels: int = 3, width: int = 64,
                  num_classes: int = 0,      # > 0: conditional, a one-hot y is concatenated to z
@@ -129,6 +132,8 @@ class Discriminator(nn.Module):
     B / m outputs (B must be divisible by m). Samples are packed in batch order; conditional
     inputs are packed with their class maps.
     """
+    data_kind = "images"  # what data it works on (training/data_kind.py)
+    check_image_size = staticmethod(num_doublings)  # run before any data is built
 
     def __init__(self, *, image_size: int = 64, channels: int = 3, width: int = 64,
                  num_classes: int = 0,          # > 0: conditional, one-hot y maps join the input

@@ -26,6 +26,7 @@ def time_embedding(t: Tensor, dim: int) -> Tensor:
 
 class TimeMLP(nn.Module):
     """(x (B, dim), t (B,)) -> (B, dim): an MLP over x and sinusoidal features of t."""
+    data_kind = "points"  # what data it works on (training/data_kind.py)
 
     def __init__(self, *, dim: int = 2, hidden: int = 256,
                  depth: int = 4,          # hidden layers
@@ -73,6 +74,7 @@ class UNet(nn.Module):
     """(x (B, C, H, W), t (B,)) -> (B, C, H, W). Levels of `width * mult` channels, halving the
     resolution between levels; one residual block per level on the way down and up, skips
     concatenated. H and W must divide by 2 ** (levels - 1)."""
+    data_kind = "images"  # what data it works on (training/data_kind.py)
 
     def __init__(self, *, channels: int = 3, width: int = 32,
                  mults: tuple[int, ...] = (1, 2, 2),   # channel multiplier per resolution level

@@ -40,6 +40,7 @@ class DiTBlock(nn.Module):
 
 
 class DiT(nn.Module):
+    data_kind = "images"  # what data it works on (training/data_kind.py)
     def __init__(self, *, channels: int = 3, image_size: int = 32,
                  patch: int | None = None,  # patch side: (image_size / patch)^2 tokens; None: an 8 x 8 token grid
                  dim: int = 128,            # token width

@@ -28,6 +28,7 @@ def _check_depth(depth: int) -> int:
 
 class Generator(nn.Module):
     """z (B, z_dim) [, y (B,)] -> points (B, out_dim)."""
+    data_kind = "points"  # what data it works on (training/data_kind.py)
 
     def __init__(self, *, z_dim: int = 2, hidden: int = 256,
                  depth: int = 3,            # hidden layers
@@ -60,6 +61,7 @@ class Discriminator(nn.Module):
     norm: "none" (default), "layer" (LayerNorm after each hidden layer; per sample, so fine for
     WGAN-GP), "spectral" (spectral norm on every layer) or "batch" (couples samples: not with GP).
     """
+    data_kind = "points"  # what data it works on (training/data_kind.py)
 
     def __init__(self, *, in_dim: int = 2, hidden: int = 256,
                  depth: int = 3,                # hidden layers

@@ -20,6 +20,7 @@ MAX_MULT = 8  # widths stop doubling at 8 * width (512 for width=64)
 class PatchDiscriminator(nn.Module):
     """x (B, C, H, W) -> raw logits (B, 1, h, w), one per overlapping patch (h = H/8 - 2 for
     n_layers=3). No sigmoid: the loss owns it. Weights start N(0, 0.02) as in CycleGAN."""
+    data_kind = "images"  # what data it works on (training/data_kind.py)
 
     def __init__(self, *, channels: int = 3, width: int = 64,
                  n_layers: int = 3,             # stride-2 convs; 3 gives the 70x70 patch

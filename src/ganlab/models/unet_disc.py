@@ -74,6 +74,7 @@ class UNetDiscriminator(nn.Module):
     AVERAGES the last map (the paper, after BigGAN, sums: same up to a factor the linear layer
     absorbs, and averaging keeps the logit scale independent of the image size).
     """
+    data_kind = "images"  # what data it works on (training/data_kind.py)
 
     def __init__(self, *, channels: int = 3, width: int = 32,
                  depth: int = 3,                # down (and up) levels

@@ -13,6 +13,7 @@ from ganlab.errors import ConfigError
 
 
 class ConvVAE(nn.Module):
+    data_kind = "images"  # what data it works on (training/data_kind.py)
     def __init__(self, *, channels: int = 3, image_size: int = 32, width: int = 32,
                  latent_dim: int = 16):
         super().__init__()
@@ -46,6 +47,7 @@ class ConvVAE(nn.Module):
 
 
 class MLPVAE(nn.Module):
+    data_kind = "points"  # what data it works on (training/data_kind.py)
     def __init__(self, *, dim: int = 2, hidden: int = 256,
                  depth: int = 3,            # hidden layers of the encoder and of the decoder
                  latent_dim: int = 2):

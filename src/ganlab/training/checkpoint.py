@@ -6,6 +6,8 @@ import io
 import logging
 import os
 import random
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +69,39 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
+    if not zipfile.is_zipfile(path) and not _legacy_pickle(path):
+        raise CheckpointError(f"{path} is not a ganlab checkpoint (not a file torch.save wrote; "
+                              f"checkpoints are <run dir>/checkpoints/*.pt)")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # no fallback to unsafe loading, by design
-        raise CheckpointError(f"cannot load checkpoint {path} with weights_only=True: {e}") from e
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
+        why = next((ln for ln in lines if "Unsupported global" in ln or "Unpickler error" in ln), lines[0])
+        raise CheckpointError(f"cannot load checkpoint {path} with weights_only=True: {why}") from e
+    if isinstance(state, dict):
+        check_resolved(state.get("config"), source=str(path))
+    return state
+
+
+def _legacy_pickle(path: Path) -> bool:
+    """torch.save's format before 1.6: a pickle (protocol 2 starts with 0x80 0x02)."""
+    with open(path, "rb") as f:
+        return f.read(1) == b"\x80"
+
+
+_INTERPOLATION = re.compile(r"(?<!\\)\$\{")
+
+
+def check_resolved(config: Any, *, source: str, key: str = "config") -> None:
+    """A checkpoint stores its config resolved: an interpolation in it (`${oc.env:HOME}`, an unknown
+    resolver) was put there by someone else, and resolving it would read the environment or run
+    a resolver on their behalf. Refused, never resolved."""
+    if isinstance(config, str) and _INTERPOLATION.search(config):
+        raise CheckpointError(f"{source} holds an interpolation at {key} ({config[:60]!r}): a checkpoint's config "
+                              f"is stored resolved, so this one was edited; ganlab does not resolve it")
+    items = config.items() if isinstance(config, dict) else enumerate(config) if isinstance(config, list | tuple) else ()
+    for k, v in items:
+        check_resolved(v, source=source, key=f"{key}.{k}")
 
 
 def load_newest(ckpt_dir: str | Path, map_location: str | torch.device = "cpu") -> tuple[Path, dict]:

@@ -17,9 +17,10 @@ from ganlab.errors import CheckpointError, ConfigError, UsageError, command_line
 from ganlab.training import checkpoint as ckpt_io
 from ganlab.training import distributed
 from ganlab.training.build import build, build_node
+from ganlab.training.data_kind import check_data_fits
 from ganlab.training.resume import apply_learning_rates, changed_keys, flatten
 from ganlab.training.run import Run
-from ganlab.training.run_dir import RunDirLock
+from ganlab.training.run_dir import RunDirLock, check_writable
 from ganlab.training.runtime import pick_device, seed_everything
 
 log = logging.getLogger("ganlab")
@@ -30,11 +31,13 @@ def prepare_run(cfg: DictConfig, run_dir: Path, *, checkpoint: Path | None = Non
     (or the newest checkpoint in run_dir that loads; none: from step 0 in place)."""
     run_dir = Path(run_dir)
     validate(cfg)
+    check_writable(run_dir)
     if cfg.get("resume"):
         check_targets(cfg, source=f"{run_dir / '.hydra' / 'overrides.yaml'}")
     elif (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("*.pt")):
         raise UsageError(f"{run_dir} already holds a run (checkpoints/): continue it with "
                          f"`{command_line('ganlab', 'resume', run_dir)}`, or choose another hydra.run.dir")
+    check_data_fits(cfg)
     signals.check()
     ranks = distributed.from_env()
     device = pick_device(cfg.trainer.device, local_rank=ranks.local_rank)

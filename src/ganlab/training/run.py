@@ -52,6 +52,7 @@ class Run:
         self.stop_reason: str | None = None
         self.events: list[dict] = []
         self.metrics: dict[str, float] = {}        # the newest logged / evaluated value of each metric
+        self.timings: dict[str, float] = {}        # the newest clock-derived value (an evaluator's `clocked`)
         # the newest value of each training stat, device tensors until a logged step writes them all
         self.pending_stats: dict[str, torch.Tensor | float] = {}
         self.fresh: set[str] = set()               # the stats the step that just ran produced
@@ -193,12 +194,15 @@ class Run:
         """All evaluators, then on_eval_end. A stop request abandons an evaluation in progress
         (a full FID can outlast a cluster's grace period): nothing of it is recorded, the
         checkpoint says so, and the resumed run redoes it first."""
-        metrics, protocols = {}, {}
+        metrics, protocols, timings = {}, {}, {}
         try:
             with self.isolated_rng():
                 for name, ev in self.evaluators.items():
                     signals.check()
-                    metrics.update(ev(self))
+                    values = ev(self)
+                    clocked = set(getattr(ev, "clocked", ()))  # e.g. samples/s: not the same twice
+                    metrics.update({k: v for k, v in values.items() if k not in clocked})
+                    timings.update({k: v for k, v in values.items() if k in clocked})
                     if getattr(ev, "protocol", None):
                         protocols[name] = ev.protocol
         except signals.Interrupted:
@@ -209,7 +213,8 @@ class Run:
         self.pending_eval = False
         self.protocols.update(protocols)
         self.metrics.update(metrics)
-        self.emit("on_eval_end", metrics)
+        self.timings.update(timings)
+        self.emit("on_eval_end", metrics | timings)  # TensorBoard and the loggers plot both
         return metrics
 
     # -- checkpoints ----------------------------------------------------------------------
@@ -259,6 +264,7 @@ class Run:
             "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
             "callbacks": {k: cb.state_dict() for k, cb in self.callbacks.items()},
             "metrics": dict(self.metrics),
+            "timings": dict(self.timings),
             "pending_stats": {k: float(v) for k, v in self.pending_stats.items()},
             "protocols": self.protocols,
             "pending_eval": self.pending_eval,
@@ -285,6 +291,10 @@ class Run:
         # checkpoints written before the rename say last_metrics / latest
         self.metrics = dict(state.get("metrics", state.get("last_metrics", {})))
         self.pending_stats = dict(state.get("pending_stats", state.get("latest", {})))
+        self.timings = dict(state.get("timings", {}))
+        for key in [k for ev in self.evaluators.values() for k in getattr(ev, "clocked", ())]:
+            if key in self.metrics:  # a checkpoint from before `timings`: its clocked values move there
+                self.timings[key] = self.metrics.pop(key)
         self.protocols = dict(state.get("protocols", {}))
         self.pending_eval = bool(state.get("pending_eval", False))
         self.events = list(state["events"])
@@ -307,7 +317,9 @@ class Run:
             "step": self.step,
             "epoch": self.epoch,
             "total_steps": self.total_steps,
-            "wall_time_s": round(self.wall_time, 3),
+            # everything read off a clock, apart: two runs of the same config differ here only
+            "timings": {"wall_time_s": round(self.wall_time, 3),
+                        **{k: v for k, v in sorted(self.timings.items()) if math.isfinite(v)}},
             "metrics": {k: v for k, v in sorted(self.metrics.items()) if math.isfinite(v)},
             "best": best,
             "events": self.events,

@@ -116,3 +116,29 @@ def hydra_quote(value: str) -> str:
     # Hydra's escapes: backslashes only before a quote or at the end of the value
     value = re.sub(r"(\\*)('|$)", lambda m: m.group(1) * 2 + ("\\'" if m.group(2) else ""), value)
     return "'" + value + "'"
+
+
+# what a run writes in its directory: found as the wrong kind of thing (a folder named last.pt),
+# it would fail the run at its first write, after the training it could not save
+WRITTEN_FILES = (LOCK_NAME, "summary.json", "heartbeat.json", "train.log", "metrics.csv",
+                 "checkpoints/last.pt", "checkpoints/best.pt", "checkpoints/previous.pt")
+WRITTEN_DIRS = (".hydra", "checkpoints", "tb", "samples", "wandb")
+
+
+def check_writable(run_dir: Path) -> None:
+    """UsageError naming the path when the run could not write where it will: hydra.run.dir (or a
+    folder above it) is a file or read-only, or a file the run writes is a folder (or the reverse)."""
+    run_dir = Path(run_dir)
+    existing = next(p for p in (run_dir, *run_dir.parents) if p.exists() or p == Path(p.anchor))
+    if not existing.is_dir():
+        raise UsageError(f"hydra.run.dir={run_dir}: {existing} is a file, not a folder: choose another hydra.run.dir")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"hydra.run.dir={run_dir}: {existing} is not writable: choose another hydra.run.dir")
+    for name in WRITTEN_FILES:
+        if (run_dir / name).is_dir():
+            raise UsageError(f"{run_dir / name} is a folder where the run writes a file: move it away")
+    for name in WRITTEN_DIRS:
+        if (run_dir / name).exists() and not (run_dir / name).is_dir():
+            raise UsageError(f"{run_dir / name} is a file where the run writes a folder: move it away")
+        if (run_dir / name).is_dir() and not os.access(run_dir / name, os.W_OK | os.X_OK):
+            raise UsageError(f"{run_dir / name} is not writable: fix its permissions or choose another hydra.run.dir")
