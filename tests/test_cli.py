@@ -69,7 +69,7 @@ def test_version_a_mistyped_command_and_bad_usage(tmp_path, capsys):
     p = run_ganlab("trian", cwd=tmp_path, check=False)
     assert p.returncode == 2 and "did you mean `ganlab train`?" in p.stderr
     p = run_ganlab("sample", "--n", "3", cwd=tmp_path, check=False)  # one line, naming what is missing
-    assert p.returncode == 2 and "Missing argument 'CKPT'" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert p.returncode == 2 and "Missing argument 'RUN_DIR|CKPT'" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     p = run_ganlab("train", "-sc", "install=bash", cwd=tmp_path, check=False)
     assert p.returncode == 2 and "ganlab completion bash" in p.stderr and list(tmp_path.iterdir()) == []
 
