@@ -102,3 +102,28 @@ def test_bench_quality_summarizes_a_run_that_captured_no_mode():
     from ganlab.commands.bench_quality import summarize
     rows = summarize([{"val/modes": 8, "val/hq": 0.9, "val/reverse_kl": 0.01}, {"val/modes": 0, "val/hq": 0.0}])
     assert rows["modes"][0] == 4 and rows["seeds"] == 2 and math.isnan(rows["reverse_kl"][0])
+
+
+def test_readme_names_every_command_config_group_and_preset():
+    """The README is where a new user looks: every `ganlab` subcommand (nested ones too), every
+    config group under conf/ and every experiment preset appears in it."""
+    from ganlab.config import CONF_DIR
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    ctx = click.Context(_group())
+
+    def paths(group, prefix):
+        for name in group.list_commands(ctx):
+            cmd = group.get_command(ctx, name)
+            if isinstance(cmd, click.Group):
+                yield from paths(cmd, f"{prefix} {name}")
+            else:
+                yield f"{prefix} {name}"
+
+    commands = list(paths(_group(), "ganlab"))
+    assert "ganlab bench loader" in commands and "ganlab data prepare" in commands
+    missing = [c for c in commands if c not in readme]
+    groups = sorted({str(f.parent.relative_to(CONF_DIR)) for f in CONF_DIR.rglob("*.yaml") if f.parent != CONF_DIR})
+    missing += [g for g in groups if not g.startswith("hydra") and f"`{g}`" not in readme]
+    missing += [f"experiment={p.stem}" for p in (CONF_DIR / "experiment").glob("*.yaml")
+                if f"experiment={p.stem}" not in readme]
+    assert not missing, f"not in README.md: {missing}"
