@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
-HEADER_LIMIT = 12  # an abbreviated metric name is at most this long where it can be
+HEADER_LIMIT = 12  # metric names longer than this are abbreviated (`fid_random_conv` -> `fid_rc`)
 
 
 @dataclass
