@@ -77,13 +77,22 @@ def test_vae_resumes_bitwise_and_draws_its_latent_space(ganlab, tmp_path):
 
 
 def test_a_gan_and_a_baseline_interpolate_and_compare_in_one_table(ganlab, tmp_path):
-    ganlab("train", *VAE, "trainer.max_steps=4", "hydra.run.dir=straight")
+    p = ganlab("train", *VAE, "trainer.max_steps=4", "hydra.run.dir=straight")
+    # the VAE's own losses on its step lines and its final line (not only a GAN's loss_d / loss_g)
+    step = next(ln for ln in p.stdout.splitlines() if " step 4/4 " in ln)
+    assert "loss_kl=" in step and "loss_rec=" in step, step
+    final = next(ln for ln in p.stdout.splitlines() if ln.startswith("final: "))
+    assert "train/loss_kl=" in final and "train/loss_rec=" in final, final
     ganlab("train", "model=dcgan", "model.width=4", *TINY_IMG, "trainer.max_steps=4", "metrics=sampling_cost",
            "metrics.sampling_cost.n_samples=4", "hydra.run.dir=gan")
     assert summary(tmp_path / "gan")["metrics"]["val/nfe"] == 1   # any run can record it
-    ganlab("sample", "gan/checkpoints/last.pt", "--mode", "interpolate", "--n", "2", "--frames", "4",
-           "--out", "gan.png", "--device", "cpu")  # the flow test interpolates a baseline
+    p = ganlab("sample", "gan", "--mode", "interpolate", "--frames", "4",
+               "--out", "gan.png", "--device", "cpu")  # the flow test interpolates a baseline
     assert (tmp_path / "gan.png").stat().st_size > 200
+    # a run dir means its best checkpoint; interpolation draws 4 strips unless --n says otherwise
+    assert "4 interpolation strips of 4 from gan/checkpoints/best.pt" in p.stdout, p.stdout
+    p = ganlab("sample", str(tmp_path), check=False)
+    assert p.returncode == 2 and "no checkpoints/best.pt or checkpoints/last.pt" in p.stderr
     table = ganlab("compare", "straight", "gan", "--csv", "runs.csv").stdout
     assert "vae" in table and "dcgan" in table
     rows = list(csv.DictReader((tmp_path / "runs.csv").open()))

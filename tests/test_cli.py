@@ -69,7 +69,7 @@ def test_version_a_mistyped_command_and_bad_usage(tmp_path, capsys):
     p = run_ganlab("trian", cwd=tmp_path, check=False)
     assert p.returncode == 2 and "did you mean `ganlab train`?" in p.stderr
     p = run_ganlab("sample", "--n", "3", cwd=tmp_path, check=False)  # one line, naming what is missing
-    assert p.returncode == 2 and "Missing argument 'CKPT'" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert p.returncode == 2 and "Missing argument 'RUN_DIR|CKPT'" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     p = run_ganlab("train", "-sc", "install=bash", cwd=tmp_path, check=False)
     assert p.returncode == 2 and "ganlab completion bash" in p.stderr and list(tmp_path.iterdir()) == []
 
@@ -104,3 +104,28 @@ def test_bench_quality_summarizes_a_run_that_captured_no_mode():
     from ganlab.commands.bench_quality import summarize
     rows = summarize([{"val/modes": 8, "val/hq": 0.9, "val/reverse_kl": 0.01}, {"val/modes": 0, "val/hq": 0.0}])
     assert rows["modes"][0] == 4 and rows["seeds"] == 2 and math.isnan(rows["reverse_kl"][0])
+
+
+def test_readme_names_every_command_config_group_and_preset():
+    """The README is where a new user looks: every `ganlab` subcommand (nested ones too), every
+    config group under conf/ and every experiment preset appears in it."""
+    from ganlab.config import CONF_DIR
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    ctx = click.Context(_group())
+
+    def paths(group, prefix):
+        for name in group.list_commands(ctx):
+            cmd = group.get_command(ctx, name)
+            if isinstance(cmd, click.Group):
+                yield from paths(cmd, f"{prefix} {name}")
+            else:
+                yield f"{prefix} {name}"
+
+    commands = list(paths(_group(), "ganlab"))
+    assert "ganlab bench loader" in commands and "ganlab data prepare" in commands
+    missing = [c for c in commands if c not in readme]
+    groups = sorted({str(f.parent.relative_to(CONF_DIR)) for f in CONF_DIR.rglob("*.yaml") if f.parent != CONF_DIR})
+    missing += [g for g in groups if not g.startswith("hydra") and f"`{g}`" not in readme]
+    missing += [f"experiment={p.stem}" for p in (CONF_DIR / "experiment").glob("*.yaml")
+                if f"experiment={p.stem}" not in readme]
+    assert not missing, f"not in README.md: {missing}"

@@ -52,8 +52,8 @@ def header_columns(out: str, title: str) -> list[str]:
     """The column names of the rich table printed after `title` (headers wrap over lines)."""
     block = out.split(title, 1)[1].split("┡", 1)[0]
     lines = [ln.strip("┃").split("┃") for ln in block.splitlines() if ln.startswith("┃")]
-    return ["".join(line[i].strip() for line in lines).replace("best", "best ").replace("best -of", "best-of")
-            for i in range(len(lines[0]))]
+    joined = ["".join(line[i].strip() for line in lines) for i in range(len(lines[0]))]
+    return [" ".join(h.replace("best", "best ").replace("best -of", "best-of").split()) for h in joined]
 
 
 def table_lines(out: str, title: str) -> list[str]:
@@ -67,7 +67,8 @@ def test_runs_table_shows_only_differing_overrides_and_sorts_by_monitor(tmp_path
     compare_command([str(tmp_path / "outputs")])
     out = capsys.readouterr().out
     header = header_columns(out, "6 runs")
-    assert header == ["name", "loss", "seed", "status", "steps", "wall", "best val/fid", "val/fid", "val/kid"]
+    assert header == ["name", "loss", "seed", "status", "steps", "wall", "best fid", "fid", "kid"]
+    assert "fid = val/fid, kid = val/kid" in out  # the legend of the headers without their namespace
     rows = table_lines(out, "6 runs")
     assert len(rows) == 6
     assert "#3 " in rows[0] and "#4 " in rows[-1]  # fid min first; sweep jobs by number
@@ -111,7 +112,7 @@ def test_sort_csv_and_metrics(tmp_path, capsys):
     rows = table_lines(out, "6 runs")
     assert "#4 " in rows[0]
     header = header_columns(out, "6 runs")
-    assert "val/kid" in header and "val/fid" not in header  # only the requested metric (and best)
+    assert header[-3:] == ["best fid", "kid", "fid"]  # the requested metric, and the one sorted by
     with out_csv.open() as f:
         data = list(csv.DictReader(f))
     assert len(data) == 6 and data[0]["name"] == "4_loss=hinge,seed=0"
@@ -128,7 +129,7 @@ def test_losses_when_no_val_metrics_and_failed_runs(tmp_path, capsys):
     make_run(tmp_path / "b", overrides=["loss=wgan"], metrics={"train/loss_d": -1.0}, status="failed")
     compare_command([str(tmp_path / "a"), str(tmp_path / "b")])
     out = capsys.readouterr().out
-    assert header_columns(out, "2 runs")[-2:] == ["train/loss_d", "train/loss_g"] and "failed" in out
+    assert header_columns(out, "2 runs")[-2:] == ["loss_d", "loss_g"] and "failed" in out
     assert "grouped over seeds" not in out
     (tmp_path / "c" / ".hydra").mkdir(parents=True)  # a run still going: no summary.json yet
     (tmp_path / "c" / "tb").mkdir()
@@ -191,3 +192,61 @@ def test_a_real_sweep_fits_120_columns_with_defaults_by_value(tmp_path, ganlab):
     assert any(" 2000 " in r for r in rows)  # the run that kept the default shows its value
     groups = table_lines(p.stdout, "grouped over seeds")
     assert {r.split("│")[1].strip() for r in groups} == {"bce", "lsgan", "hinge"}
+
+
+def make_wide_sweep(root: Path) -> Path:
+    """6 runs with long override names and six val/ metrics, as a real image sweep has."""
+    sweep = root / "wide"
+    for n, (loss, seed) in enumerate((ls, s) for ls in ("bce", "lsgan", "hinge") for s in (0, 1)):
+        ov = [f"loss={loss}", f"seed={seed}", "model/discriminator=patchgan"] + (["trainer.max_steps=3000"] if n else [])
+        metrics = {f"val/{m}_random_conv": round(0.1 * (n + 1) + i / 1000, 4)
+                   for i, m in enumerate(("fid", "kid", "precision", "recall", "density", "coverage"))}
+        run = make_run(sweep / f"{n}_{','.join(ov).replace('/', '.')}", overrides=ov,
+                       metrics=metrics | {"train/loss_d": 0.5}, status="interrupted" if n == 5 else "ok",
+                       best={"monitor": "val/fid_random_conv", "mode": "min", "value": 0.05 * (n + 1), "step": 90})
+        (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump({"seed": seed, "trainer": {"max_steps": 2000}}))
+    return sweep
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_compare_fits_the_terminal_with_nothing_cut(tmp_path, capsys, monkeypatch, width):
+    sweep = make_wide_sweep(tmp_path)
+    monkeypatch.setenv("COLUMNS", str(width))
+    compare_command([str(sweep)])
+    out = capsys.readouterr().out
+    assert "…" not in out and max(map(len, out.splitlines())) <= width
+    rows = table_lines(out, "6 runs")
+    for n, row in enumerate(sorted(rows, key=lambda r: r.split("│")[1])):  # by #n
+        cells = [c.strip() for c in row.split("│")]
+        assert f"#{n}" in cells and ("bce", "lsgan", "hinge")[n // 2] in cells and str(n % 2) in cells
+        assert ("3000" if n else "2000") in cells and ("interrupted" if n == 5 else "ok") in cells
+        assert "100" in cells and f"{0.05 * (n + 1):.4g}" in cells  # steps, the best monitored value
+    assert "fid_rc = val/fid_random_conv" in out  # the legend of the abbreviated headers
+    assert "best fid_rc" in header_columns(out, "6 runs")
+    assert "4 more metrics" not in out and "3 more metrics in the runs' summaries: --metrics all" in out
+    if width == 200:  # room for the monitored metric and 3 more (fid, kid, precision, recall), wall time
+        assert all(c in out for c in ("kid_rc", "precision_rc", "recall_rc", "1m01s")) and "not shown" not in out
+        assert "density_rc" not in out  # not among the default four
+    if width == 80:  # what did not fit is named, with how to see it
+        assert "not shown (too wide for 80 columns): " in out and "wall" in out.split("not shown")[1]
+
+
+def test_compare_metrics_all_and_a_chosen_list(tmp_path, capsys, monkeypatch):
+    sweep = make_wide_sweep(tmp_path)
+    monkeypatch.setenv("COLUMNS", "400")
+    compare_command([str(sweep), "--metrics", "all"])
+    out = capsys.readouterr().out
+    legend = next(ln for ln in out.splitlines() if "fid_rc = val/fid_random_conv" in ln)
+    assert "density_rc = val/density_random_conv" in legend and "loss_d" in out and "more metric" not in out
+    compare_command([str(sweep), "--metrics", "val/coverage_random_conv,train/loss_d"])
+    header = header_columns(capsys.readouterr().out, "6 runs")
+    assert header[-3:] == ["best fid_rc", "coverage_rc", "loss_d"]
+
+
+def test_best_column_dropped_when_it_repeats_the_metric(tmp_path, capsys):
+    for seed in (0, 1):
+        make_run(tmp_path / f"{seed}_seed={seed}", overrides=[f"seed={seed}"], metrics={"val/modes": 7.0 + seed},
+                 best={"monitor": "val/modes", "mode": "max", "value": 7.0 + seed, "step": 100})
+    compare_command([str(tmp_path)])
+    header = header_columns(capsys.readouterr().out, "2 runs")
+    assert "modes" in header and "best modes" not in header

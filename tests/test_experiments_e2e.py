@@ -79,6 +79,11 @@ def test_every_preset_runs_end_to_end(presets):
             assert "train/d_on_real" in s["metrics"], name
         if name.startswith(("perfect_g", "lying")):
             assert "phases" in s, name  # the switch statistics are on for every intervention
+        if name.startswith("perfect_g"):  # the preset's piece, said at start and recorded (not `none`)
+            assert s["config_groups"]["tricks"] == "perfect_g", name
+            assert "tricks=perfect_g" in (run / "train.log").read_text(), name
+    assert summary(presets["lying_negative"])["config_groups"]["tricks"] == "stabilize+lying"
+    assert summary(presets["long_run"])["config_groups"]["tricks"] == "stabilize"
     # the lying presets switch on from epoch 0: everything is "after", with the injected sources
     neg = summary(presets["lying_negative"])["phases"]
     assert neg["switch_step"] == 0 and not neg["before"] and "train/d_on_noisy_real" in neg["after"]

@@ -225,3 +225,16 @@ def test_translation_panels_name_their_columns():
         assert (out[:, :strip, 2 + i * col:2 + (i + 1) * col - 2] < 0.5).any()
     small = label_columns(make_grid(torch.rand(4, 3, 16, 16), nrow=4), labels)
     assert small.shape[1] > 18  # 16 px tiles get the short names, still drawn
+
+
+def test_single_point_series_become_a_table_of_values(tmp_path):
+    run = make_run(tmp_path, steps=4)  # val/fid logged once (step 5 never comes): one point
+    w = SummaryWriter(log_dir=str(run / "tb"))
+    w.add_scalar("val/kid", 0.0123, 4)
+    w.close()
+    page = write_report(run).read_text()
+    validation = page.split("<h3>Validation metrics</h3>", 1)[1].split("<h3>", 1)[0]
+    assert "<img" not in validation  # no chart of single dots
+    assert "<td>val/kid</td><td>4</td><td>0.0123</td>" in validation
+    losses = page.split("<h3>Losses</h3>", 1)[1].split("<h3>", 1)[0]
+    assert "<img" in losses and "one value" not in losses  # 4 points: still a chart

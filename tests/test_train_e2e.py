@@ -1,5 +1,6 @@
 """End-to-end: the real `ganlab` command in subprocesses, on tiny configs."""
 
+import re
 
 import torch
 
@@ -116,5 +117,5 @@ def test_sweep_runs_in_parallel_with_the_joblib_launcher(ganlab, tmp_path):
         own = [line for line in lines if str(run) in line or f"{run.name}/" in line]
         assert own and all(line.startswith(f"#{n} ") for line in own if "[HYDRA]" not in line)
         assert any(line.startswith(f"#{n} final: ") for line in lines)
-        assert sum(line.startswith(f"#{n} [") and "step 4/4" in line for line in lines) == 1
+        assert sum(bool(re.match(rf"#{n} \d\d:\d\d:\d\d step 4/4 ", line)) for line in lines) == 1
         assert not any(line.startswith("#") for line in (run / "train.log").read_text().splitlines())

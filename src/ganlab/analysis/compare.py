@@ -57,11 +57,28 @@ def monitors(runs: list[RunRecord]) -> dict[str, str]:
     return {m: modes[m] for m, _ in counts.most_common()}
 
 
+DEFAULT_EXTRA_METRICS = 3  # shown beside the monitored metric unless --metrics says otherwise
+# which val/ metrics go first among the extra ones (by their name's first word); then by name
+PREFERRED = ("fid", "kid", "modes", "hq", "reverse", "mask", "bg", "stripe", "success", "precision", "recall")
+
+
 def pick_metrics(runs: list[RunRecord], requested: list[str] | None) -> list[str]:
+    """The metric columns a terminal shows: `requested` (['all']: every metric any run has), else
+    the monitored metric and at most 3 more val/ metrics (the losses when there are none)."""
+    every = sorted({k for r in runs for k in r.metrics})
+    if requested == ["all"]:
+        return every
     if requested:
         return requested
-    val = sorted({k for r in runs for k in r.metrics if k.startswith("val/")})
-    return val or ["train/loss_d", "train/loss_g"]
+    val = [k for k in every if k.startswith("val/")] or [k for k in every if k.startswith("train/loss")]
+    mons = [m for m in monitors(runs) if m in val]
+    rest = sorted((k for k in val if k not in mons), key=lambda k: (_preference(k), k))
+    return (mons[:1] + rest)[:1 + DEFAULT_EXTRA_METRICS] if mons else rest[:1 + DEFAULT_EXTRA_METRICS]
+
+
+def _preference(metric: str) -> int:
+    word = metric.split("/")[-1].split("_")[0]
+    return PREFERRED.index(word) if word in PREFERRED else len(PREFERRED)
 
 
 def unique_names(runs: list[RunRecord]) -> list[str]:
@@ -189,41 +206,67 @@ def sort_rows(table: Table, column: str, *, descending: bool) -> None:
     table.rows = sorted(present, key=lambda r: _sort_value(r[column]), reverse=descending) + missing
 
 
-def show(table: Table, console) -> None:
-    """The table for a terminal: short run names (the differing keys have their own columns),
-    metric headers without their namespace and wrapped at '_', so ~120 columns suffice."""
-    from rich.table import Table as RichTable
-
-    t = RichTable(title=table.title, title_justify="left")
-    for c in table.columns:
-        t.add_column(_header(c), no_wrap=True, justify="left" if c in ("name", "group", "status") else "right")
-    for r in table.rows:
-        cells = [table.text.get(c, fmt)(r.get(c)) if r.get(c) is not None else "-" for c in table.columns]
-        t.add_row(*(_short_name(v) if c == "name" else v for c, v in zip(table.columns, cells)))
-    console.print(t)
+FIXED = ("name", "group", "status", "steps", "wall", "n", "seeds")
 
 
-def _header(column: str, width: int = 11) -> str:
-    """`best val/fid_random_conv` -> `best` / `val/fid_` / `random_conv`: lines of at most ~width,
-    broken after '/' and '_' (the full name, namespace included, stays readable top to bottom)."""
-    lines = []
-    for word in column.split(" "):
-        line = ""
-        for piece in word.replace("_", "_\n").replace("/", "/\n").split("\n"):
-            if line and len(line) + len(piece) > width:
-                lines.append(line)
-                line = ""
-            line += piece
-        lines.append(line)
-    return "\n".join(lines)
+def show(table: Table, console, *, metrics: list[str] | None = None) -> list[str]:
+    """The table at the console's width with nothing cut: short run names (the differing keys
+    have their own columns), abbreviated metric headers with a legend; the run names, the keys,
+    status, steps and the monitored value always shown, other columns dropped (and named) when
+    they do not fit. `metrics`: the metric columns to show (default: all the table has).
+    Returns the names of the dropped columns."""
+    from ganlab.analysis.fit import Column, abbreviations, print_fitted
+
+    is_metric = [c for c in table.columns if c not in FIXED and c not in table.keys and " " not in c]
+    shown_metrics = [m for m in (metrics if metrics is not None else is_metric) if m in is_metric]
+    named = [c.split(" ", 1)[1] for c in table.columns if c.startswith(("best ", "best-of "))]
+    abbrev = abbreviations(list(dict.fromkeys(shown_metrics + named)))
+
+    def cells(col: str) -> list[str]:
+        show_cell = table.text.get(col, fmt)
+        return [show_cell(r.get(col)) if r.get(col) is not None else "-" for r in table.rows]
+
+    columns = []
+    names = _short_names([r.get("name") for r in table.rows]) if "name" in table.columns else []
+    for col in table.columns:
+        if col in is_metric and col not in shown_metrics:
+            continue
+        kind, _, metric = col.partition(" ")
+        if col in ("name", "group"):
+            columns.append(Column(col, col, names or cells(col), required=True, justify="left"))
+        elif col in table.keys or col in ("status", "steps", "n"):
+            columns.append(Column(col, col, cells(col), required=True, justify="left" if col != "n" else "right"))
+        elif kind in ("best", "best-of"):
+            first = metric == next(iter(named), None)
+            if kind == "best" and metric in shown_metrics and cells(col) == cells(metric):
+                continue  # the best value is the last one in every row: the metric's column says it
+            columns.append(Column(col, f"{kind} {abbrev[metric]}", cells(col), required=first and kind == "best",
+                                  priority=3 if kind == "best-of" else 2, names=(metric,)))
+        elif col in is_metric:  # with no best column, the first metric shown always stays
+            columns.append(Column(col, abbrev[col], cells(col), required=not named and col == shown_metrics[0],
+                                  priority=1 if named and col == named[0] else 2))
+        else:  # wall, seeds: context, first to go
+            columns.append(Column(col, col, cells(col), priority=4))
+    dropped = print_fitted(console, table.title, columns, abbrev=abbrev,
+                           how_to_show="a wider terminal (COLUMNS=200) or fewer --metrics shows them")
+    return [c.key for c in dropped]
 
 
-def _short_name(name: str, limit: int = 22) -> str:
-    """A sweep job's number (`3_loss=...` -> `#3`), else the name cut in the middle."""
-    head = name.split("/")[-1].split("_", 1)[0]
-    if head.isdigit() and "=" in name:
-        return f"#{head}"
-    return name if len(name) <= limit else f"{name[:limit // 2 - 1]}…{name[-(limit // 2):]}"
+def _short_names(names: list[str]) -> list[str]:
+    """Run names without what other columns say: a sweep job's number (`3_loss=...` -> `#3`), a
+    single run's start time (`08-01-38_loss=hinge` -> `08-01-38`); the full name where the short
+    ones would not tell runs apart (never cut)."""
+    short = []
+    for name in names:
+        last = name.split("/")[-1]
+        head, _, rest = last.partition("_")
+        if head.isdigit() and "=" in rest:
+            short.append(f"#{head}")
+        elif len(head) == 8 and head.count("-") == 2 and "=" in rest:
+            short.append(name[: len(name) - len(last)] + head)
+        else:
+            short.append(name)
+    return short if len(set(short)) == len(short) else names
 
 
 def write_csv(table: Table, path: Path) -> None:

@@ -159,11 +159,19 @@ def plot_section(run: RunRecord) -> str:
     events = [ev for ev in run.summary.get("events") or [] if ev.get("kind") != "switch" and "step" in ev]
     parts = []
     for title, series, kind in _split(scalars):
-        if kind == "multi":
+        parts.append(f"<h3>{html.escape(title)}</h3>")
+        # a series of one point (one evaluation, a short run) is a value, not a chart
+        single = {t: pts[0] for t, pts in series.items() if len(pts) == 1}
+        series = {t: pts for t, pts in series.items() if len(pts) > 1}
+        if series and kind == "multi":
             png = plots.small_multiples(series, title=title, switch_step=sw)
-        else:
+        elif series:
             png = plots.lines(series, title=title, switch_step=sw, events=events if kind == "losses" else ())
-        parts.append(f"<h3>{html.escape(title)}</h3>{_img(png, cls='plot', alt=title)}")
+        if series:
+            parts.append(_img(png, cls="plot", alt=title))
+        if single:
+            parts.append(_table([(t, step, value) for t, (step, value) in single.items()],
+                                header=("one value", "step", "value")))
     return "".join(parts)
 
 

@@ -42,14 +42,28 @@ class RunRecord:
     heartbeat: dict = field(default_factory=dict)  # heartbeat.json: written while the run trains
 
     @property
+    def beat_is_newer(self) -> bool:
+        """The heartbeat is newer than summary.json: the run trains (or trained) after its last
+        summary, e.g. a resumed run, whose summary is the earlier run's."""
+        beat = self.heartbeat.get("time")
+        summary_time = (self.path / "summary.json").stat().st_mtime if (self.path / "summary.json").is_file() else 0
+        return bool(beat) and beat > summary_time
+
+    @property
     def status(self) -> str:
         """summary.json's status, unless the run is training now (a resumed run still has its
         earlier summary): a heartbeat newer than the summary, recent or from a live process."""
-        beat = self.heartbeat.get("time")
-        summary_time = (self.path / "summary.json").stat().st_mtime if (self.path / "summary.json").is_file() else 0
-        if beat and beat > summary_time:
+        if self.beat_is_newer:
             return "running" if _alive(self.heartbeat) else "stalled"
         return self.summary.get("status", "running?" if (self.path / "tb").is_dir() else "unknown")
+
+    @property
+    def progress(self) -> tuple[int | None, int | None, float | None]:
+        """(step, total steps, wall time) from the newer of the heartbeat and the summary."""
+        first, then = (self.heartbeat, self.summary) if self.beat_is_newer else (self.summary, self.heartbeat)
+        step, total = (first.get(k, then.get(k)) for k in ("step", "total_steps"))
+        wall = self.heartbeat.get("wall_time_s") if self.beat_is_newer else wall_time(self.summary)
+        return step, total, wall if wall is not None else wall_time(self.heartbeat)
 
     @property
     def metrics(self) -> dict[str, float]:

@@ -14,7 +14,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ganlab.callbacks.base import Callback
 
 log = logging.getLogger("ganlab")
-SHOWN = ("train/loss_d", "train/loss_g", "train/d_real", "train/d_fake", "train/loss")
+D_OUTPUTS = ("train/d_real", "train/d_fake")
+
+
+def losses(names) -> list[str]:
+    """The losses a step line and the `final:` line show: a GAN's D and G losses; any other
+    algorithm's own (`train/loss_fm` of flow, `train/loss_v` of DDPM, the VAE's `loss_rec` and
+    `loss_kl`): every `train/loss*` it logs."""
+    names = list(names)
+    gan = [k for k in ("train/loss_d", "train/loss_g") if k in names]
+    return gan or sorted(k for k in names if k.startswith("train/loss"))
+
+
+def file_only(record: logging.LogRecord) -> bool:
+    """A console handler's filter: records marked `extra={"file_only": True}` go to train.log only."""
+    return not getattr(record, "file_only", False)
 
 
 class ProgressBar(Callback):
@@ -42,9 +56,12 @@ class ProgressBar(Callback):
         file handlers (train.log) stay as they are."""
         for logger in (logging.getLogger(), log):
             for h in list(logger.handlers):
-                if type(h) is logging.StreamHandler:
-                    rich = RichHandler(console=console, show_path=False, show_level=False)
+                if type(h) is logging.StreamHandler:  # the same short lines as without the bar
+                    rich = RichHandler(console=console, show_path=False, show_level=False, show_time=False,
+                                       markup=False, highlighter=None)
+                    rich.setFormatter(h.formatter)
                     rich.setLevel(h.level)
+                    rich.addFilter(file_only)  # the bar shows the step: its lines go to train.log
                     logger.removeHandler(h)
                     logger.addHandler(rich)
                     self.swapped.append((logger, h, rich))
@@ -59,14 +76,20 @@ class ProgressBar(Callback):
         return f"{rate:.1f} it/s  ETA {_hms(left)}" if rate else ""
 
     def on_step_end(self, run, metrics):
-        stats = "  ".join(f"{k.split('/')[-1]}={metrics[k]:.3f}" for k in SHOWN if k in metrics)
-        if self.bar is not None:
-            fields = {"stats": stats, "rate": self._rate_and_eta(run)} if stats else {}
-            self.bar.update(self.task, completed=run.step, description=f"epoch {run.epoch}", **fields)
-        elif metrics and (run.step - self.last_logged >= self.every or run.step == run.total_steps):
+        shown = losses(metrics) + [k for k in D_OUTPUTS if k in metrics]
+        stats = "  ".join(f"{k.split('/')[-1]}={metrics[k]:.3f}" for k in shown)
+        rate = None
+        if self.bar is not None and stats:
+            rate = self._rate_and_eta(run)
+            self.bar.update(self.task, completed=run.step, description=f"epoch {run.epoch}", stats=stats, rate=rate)
+        elif self.bar is not None:
+            self.bar.update(self.task, completed=run.step, description=f"epoch {run.epoch}")
+        if metrics and (run.step - self.last_logged >= self.every or run.step == run.total_steps):
+            # every log_every steps a line: on the console when piped; in train.log always
             self.last_logged = run.step
             log.info("step %d/%d epoch %d  %s  %s", run.step, run.total_steps, run.epoch, stats,
-                     self._rate_and_eta(run))
+                     rate if rate is not None else self._rate_and_eta(run),
+                     extra={"file_only": self.bar is not None})
 
     def on_eval_end(self, run, metrics):
         text = "  ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items()))

@@ -14,6 +14,19 @@ from ganlab.errors import GanlabError, UsageError
 
 DEVICE = click.option("--device", default="auto", show_default=True, help="auto (cuda if available), cpu, cuda, cuda:N")
 CKPT = click.argument("ckpt", type=click.Path(exists=True, dir_okay=False))
+RUN_OR_CKPT = click.argument("ckpt", metavar="RUN_DIR|CKPT", type=click.Path(exists=True))
+
+
+def checkpoint_in(path: str) -> Path:
+    """A checkpoint file as given, or a run directory's best one (checkpoints/best.pt, else last.pt)."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    for name in ("best.pt", "last.pt"):
+        if (p / "checkpoints" / name).is_file():
+            return p / "checkpoints" / name
+    raise UsageError(f"{path}: no checkpoints/best.pt or checkpoints/last.pt in it; "
+                     "give a run directory with checkpoints, or a .pt file")
 
 
 def writable_output(path, option: str = "--out"):

@@ -40,7 +40,7 @@ PRINTED = [c for c in COLUMNS if c not in ("D train", "D held-out")]  # those tw
               help="runs in parallel")
 @click.option("--augment", "augments", default=",".join(AUGMENTS), show_default=True, metavar="A1,A2",
               help="augment choices to compare")
-# shapes' classes are their colours: colour jitter turns them grey in G's samples (measured, README)
+# shapes' classes are their colours: colour jitter turns them grey in G's samples (measured: docs/BENCHMARKS.md)
 @click.option("--policy", default="translation,cutout", show_default=True, metavar="OP1,OP2",
               help="augment.policy of the diffaug and ada runs, from color,translation,cutout")
 @click.option("--steps", type=click.IntRange(min=1), help="trainer.max_steps  [default: the preset's]")

@@ -3,6 +3,7 @@ line, an exit code: 2 bad input, see ganlab.errors), and the benches' wide conso
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from rich.console import Console
@@ -30,3 +31,18 @@ def results_table(title: str, columns, **column_style) -> Table:
     for col in columns:
         table.add_column(col, **column_style)
     return table
+
+
+class ShortFormatter(logging.Formatter):
+    """Console log lines (conf/hydra/job_logging/ganlab.yaml): `HH:MM:SS message`, with the level
+    named from warnings up; train.log keeps the full format."""
+
+    def __init__(self, *args, **kwargs):  # logging's dictConfig passes format=, datefmt=...: ours win
+        super().__init__("%(asctime)s %(message)s", datefmt="%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno >= logging.WARNING:
+            stamp, _, rest = text.partition(" ")
+            text = f"{stamp} {record.levelname.lower()}: {rest}"
+        return text

@@ -1,4 +1,5 @@
-"""`ganlab sample CKPT`: rebuild the generator from a checkpoint alone (it carries its config)."""
+"""`ganlab sample RUN_DIR|CKPT`: rebuild the generator from a checkpoint alone (it carries its
+config); a run directory means its best.pt (else last.pt)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,22 @@ from pathlib import Path
 
 import click
 
-from ganlab.commands.args import CKPT, DEVICE, DEVICE_OPTION, in_option_syntax, writable_output
+from ganlab.commands.args import (
+    DEVICE,
+    DEVICE_OPTION,
+    RUN_OR_CKPT,
+    checkpoint_in,
+    in_option_syntax,
+    writable_output,
+)
 from ganlab.errors import UsageError
 from ganlab.files import atomic_save_figure, atomic_save_image, image_format
 
 
 @click.command("sample")
-@CKPT
-@click.option("--n", default=64, show_default=True, type=click.IntRange(min=1),
-              help="number of samples (--mode interpolate: of strips)")
+@RUN_OR_CKPT
+@click.option("--n", type=click.IntRange(min=1),
+              help="number of samples  [default: 64; --mode interpolate: 4 strips]")
 @click.option("--out", default="samples.png", show_default=True, help="image (grid or 2D scatter) to write")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="noise seed")
 @click.option("--nrow", type=click.IntRange(min=1), help="images per grid row  [default: sqrt(n)]")
@@ -26,12 +34,14 @@ from ganlab.files import atomic_save_figure, atomic_save_image, image_format
               help="--mode interpolate: points per strip")
 @DEVICE
 @in_option_syntax(DEVICE_OPTION)
-def command(ckpt: str, n: int, out: str, seed: int, nrow: int | None, steps: int | None, mode: str, frames: int,
+def command(ckpt: str, n: int | None, out: str, seed: int, nrow: int | None, steps: int | None, mode: str, frames: int,
             device: str) -> None:
-    """Images (or a 2D scatter over the true modes) from a checkpoint alone; or interpolation
-    strips between noise points."""
+    """Images (or a 2D scatter over the true modes) from a checkpoint alone (a run directory: its
+    best.pt, else last.pt); or interpolation strips between noise points."""
     from ganlab.training.restore import load_algorithm
     from ganlab.training.runtime import pick_device
+    ckpt = str(checkpoint_in(ckpt))
+    n = n or (4 if mode == "interpolate" else 64)
     device = pick_device(device)
     out = writable_output(image_output(out))
     algo, cfg, state = load_algorithm(ckpt, device)

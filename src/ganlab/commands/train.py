@@ -47,13 +47,16 @@ _prepared = {}   # a single run's Run, built in on_run_start and picked up by tr
 _sweep = {}      # the sweep directory and start time, for the closing status table
 
 
-def short_name(text: str, limit: int = 120) -> str:
+def short_name(text: str, sep: str = "", limit: int = 120) -> str:
     """Run dir names from overrides: one directory level (a `/` of `model/discriminator=unet`
-    becomes `.`), cut to a length file systems accept (a hash keeps them unique)."""
+    becomes `.`), cut to a length file systems accept (a hash keeps them unique); `sep` before
+    it, and nothing at all without overrides (`08-01-38`, not `08-01-38_`)."""
+    if not text:
+        return ""
     text = text.replace("/", ".")
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit - 9]}_{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    if len(text) > limit:
+        text = f"{text[:limit - 9]}_{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    return sep + text
 
 
 OmegaConf.register_new_resolver("short", short_name, replace=True)
@@ -195,7 +198,7 @@ def train_task(cfg: DictConfig) -> float | None:
         if run is None:  # a sweep's job (a single run was prepared before its directory existed)
             check_added_keys(cfg, list(HydraConfig.get().overrides.task), HydraConfig.get().runtime.choices)
             run = prepare_run(cfg, run_dir, checkpoint=_checkpoint_of(cfg))
-        run.config_groups = config_groups(dict(HydraConfig.get().runtime.choices))
+        run.config_groups = config_groups(dict(HydraConfig.get().runtime.choices), tricks=cfg.get("tricks"))
         run.console_prefix = prefix
         summary = train(run)
     except Exception as e:
@@ -233,13 +236,16 @@ def _under_submitit(cfg: DictConfig, run_dir: Path):
     return previous if callable(previous) else None
 
 
-def config_groups(choices: dict) -> dict[str, str]:
+def config_groups(choices: dict, *, tricks=None) -> dict[str, str]:
     """The option chosen in each config group (model, loss, data, ..., experiment), and the tuned
     defaults file only when one exists for this model x data pair (it is applied silently by
-    Hydra's optional default otherwise)."""
+    Hydra's optional default otherwise). `tricks`: the config's node, whose pieces a preset may
+    have added to the chosen option's (then shown: `tricks=perfect_g`, `stabilize+lying`)."""
     first = ("experiment", "model", "model/discriminator", "loss", "data", "schedule", "tricks")
     groups = {k: str(choices[k]) for k in sorted(choices, key=lambda k: (k not in first, first.index(k) if k in first else 0))
               if choices[k] is not None and not k.startswith("hydra/")}
+    if tricks is not None and "tricks" in groups:
+        groups["tricks"] = tricks_applied(groups["tricks"], tricks)
     tuned = groups.pop("tuned", None)
     if tuned and (CONF_DIR / "tuned" / f"{tuned}.yaml").is_file():
         groups["tuned"] = f"conf/tuned/{tuned}.yaml"
@@ -248,6 +254,19 @@ def config_groups(choices: dict) -> dict[str, str]:
             if OmegaConf.select(sets, group.replace("/", "."), default=None) is not None:
                 groups[group] += f" (replaced by {groups['tuned']})"
     return groups
+
+
+def tricks_applied(choice: str, tricks) -> str:
+    """What acts on what D sees: the option's name when its pieces are exactly those applied, else
+    the option and the pieces added to it (or the pieces alone when some of its own were removed)."""
+    pieces = [k for k, v in tricks.items() if v is not None]
+    option = CONF_DIR / "tricks" / f"{choice}.yaml"
+    own = list(OmegaConf.load(option).keys()) if option.is_file() else pieces
+    if pieces == own:
+        return choice
+    if not set(own) <= set(pieces):
+        return "+".join(pieces) or "none"
+    return "+".join(([choice] if own else []) + [p for p in pieces if p not in own])
 
 
 def record_failure(run_dir: Path, e: BaseException) -> None:
@@ -259,7 +278,9 @@ def record_failure(run_dir: Path, e: BaseException) -> None:
 
 def _print_result(run_dir: Path, summary: dict, *, prefix: str = "") -> None:
     print(f"{prefix}run dir: {run_dir}")
-    shown = {k: v for k, v in summary["metrics"].items() if k.startswith("val/") or k in ("train/loss_d", "train/loss_g")}
+    from ganlab.callbacks.progress import losses  # the algorithm's own losses (flow, ddpm, vae too)
+    keep = set(losses(summary["metrics"]))
+    shown = {k: v for k, v in summary["metrics"].items() if k.startswith("val/") or k in keep}
     if shown:  # nothing logged yet (stopped before the first logged step): no empty line
         print(f"{prefix}final: " + "  ".join(f"{k}={v:.4g}" for k, v in shown.items()))
     if summary["best"]:

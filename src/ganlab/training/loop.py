@@ -78,10 +78,12 @@ def _open_run_dir(run: Run) -> None:
         return
     if run.lock is None:
         run.lock = RunDirLock(run.dir).acquire()
+    log.info("run dir %s", run.dir)  # a line of its own: with the figures it would wrap at 120 columns
     log.info("%s", banner(run))
     if run.config_groups:  # nothing implicit: which presets and tuned defaults this run is made of
         groups = run.config_groups
-        log.info("config: %s", "  ".join(f"{k}={v}" for k, v in groups.items() if k != "tuned"))
+        for line in _lines([f"{k}={v}" for k, v in groups.items() if k != "tuned"], first="config: "):
+            log.info("%s", line)
         if "tuned" in groups:
             log.info("tuned defaults applied: %s (command-line overrides win)", groups["tuned"])
     if run.cfg.get("resume"):  # said again now that train.log is open
@@ -98,14 +100,30 @@ def _open_run_dir(run: Run) -> None:
                                                                run.resume_changes.items()), changed=run.resume_changes)
 
 
+CONSOLE_TEXT = 110  # a console line's text after its `HH:MM:SS ` (120 columns in all)
+
+
+def _lines(items: list[str], *, first: str, width: int = CONSOLE_TEXT) -> list[str]:
+    """`items` over lines of at most `width` characters (a longer item gets its own line); the
+    lines after the first indented under `first`."""
+    lines, line, empty = [], first, True
+    for item in items:
+        if not empty and len(line) + 2 + len(item) > width:
+            lines.append(line)
+            line, empty = " " * len(first), True
+        line += ("" if empty else "  ") + item
+        empty = False
+    return lines + [line]
+
+
 def banner(run: Run) -> str:
-    """Where and how this run trains: directory, device, precision, processes, network sizes."""
+    """How this run trains: device, precision, processes, network sizes, steps."""
     device = str(run.device)
     if run.device.type == "cuda":
         device += f" ({torch.cuda.get_device_name(run.device)})"
     sizes = ", ".join(f"{name} {sum(p.numel() for p in m.parameters()) / 1e6:.2f}M"
                       for name, m in run.algorithm.modules().items() if name in run.cfg.model.networks)
-    return (f"run dir {run.dir} | device {device} | precision {run.cfg.trainer.precision} | "
+    return (f"device {device} | precision {run.cfg.trainer.precision} | "
             f"{run.ranks.world_size} process(es) | parameters: {sizes} | {run.total_steps} steps")
 
 
