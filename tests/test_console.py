@@ -52,7 +52,7 @@ def test_piped_output_follows_log_every_with_rate_and_eta(tmp_path):
     assert re.fullmatch(r"\d\d:\d\d:\d\d run dir run", lines[0]), lines[0]
     assert re.match(r"\d\d:\d\d:\d\d device cpu \| precision 32 \| 1 process\(es\) \| parameters: G ", lines[1])
     assert re.match(r"\d\d:\d\d:\d\d config: model=dcgan  ", lines[2])
-    logged = [ln for ln in lines if not ln.startswith(("run dir:", "final:", "best "))]
+    logged = [ln for ln in lines if not ln.startswith(("run dir:", "final:", "best ", "next:", "  "))]  # the result, printed
     assert all(re.match(r"\d\d:\d\d:\d\d ", ln) for ln in logged), logged
     assert max(len(ln) for ln in lines[:4]) <= 120, lines[:4]
     log = (tmp_path / "run" / "train.log").read_text()
