@@ -236,3 +236,22 @@ def test_load_for_inference_refuses_nan_weights(tmp_path):
     with pytest.raises(CheckpointError, match=r"bad\.pt.*modules\.D\.1\.running_var"):
         ck.load_for_inference(tmp_path / "bad.pt")
     assert ck.load_for_inference(tmp_path / "good.pt")["step"] == 1
+
+
+def test_rotation_keeps_last_in_place_until_the_new_one_replaces_it(tmp_path, monkeypatch):
+    """previous.pt is a second name of the old last.pt: a reader (or a kill) between the rotation
+    and the new write still finds last.pt whole."""
+    last, previous = tmp_path / "last.pt", tmp_path / "previous.pt"
+    ck.write({"step": 1}, [last], previous=previous)
+    seen = {}
+
+    def failing_write(path, data):  # the moment after the rotation, before the new last.pt exists
+        seen["last"] = torch.load(last, weights_only=True)["step"]
+        raise OSError("cut")
+
+    monkeypatch.setattr("ganlab.training.checkpoint.atomic_write_bytes", failing_write)
+    with pytest.raises(OSError):
+        ck.write({"step": 2}, [last], previous=previous)
+    assert seen["last"] == 1
+    assert torch.load(last, weights_only=True)["step"] == torch.load(previous, weights_only=True)["step"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt", "previous.pt"]

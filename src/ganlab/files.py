@@ -62,6 +62,20 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
 
 
+def keep_copy(path: Path, copy: Path) -> None:
+    """Make `copy` a second name of `path` (a hard link, swapped in atomically): `path` itself
+    stays in place, so a reader never finds it missing while it is being replaced."""
+    fd, tmp = temp_file(copy)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        os.link(path, tmp)
+    except OSError:  # no hard links on this file system: move it (path is briefly absent)
+        os.replace(path, copy)
+        return
+    os.replace(tmp, copy)
+
+
 def temp_file(path: Path) -> tuple[int, str]:
     """A new temp file beside `path` (fd, name), named so that remove_stale_temps knows it is
     ganlab's and which process writes it."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import random
 import re
 import zipfile
@@ -15,7 +14,7 @@ import numpy as np
 import torch
 
 from ganlab.errors import CheckpointError, NonFiniteError
-from ganlab.files import atomic_write_bytes
+from ganlab.files import atomic_write_bytes, keep_copy
 
 log = logging.getLogger("ganlab")
 
@@ -57,7 +56,7 @@ def write(state: dict, paths: list[Path], *, previous: Path | None = None) -> No
     data = serialize(state)
     for i, path in enumerate(map(Path, paths)):
         if i == 0 and previous is not None and path.exists():
-            os.replace(path, previous)
+            keep_copy(path, previous)
         atomic_write_bytes(path, data)
 
 
