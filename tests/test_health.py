@@ -137,15 +137,23 @@ def test_window_sums_survive_a_checkpoint():
     assert run.events == []
 
 
-def test_d_loss_rising_toward_chance_is_no_spike_above_it_is():
+def test_d_loss_rising_to_chance_is_no_spike_well_above_it_is():
     import math
     import random
     random.seed(0)
     chance = 2 * math.log(2)  # BCE
     series = [{"train/loss_d": 0.25 + 0.03 * random.random()} for _ in range(30)]
-    run, w = FakeRun(), HealthWatch(spike_window=20, spike_ratio=1.0)
+    run, w = FakeRun(), HealthWatch(spike_window=20, spike_ratio=1.0, spike_chance=2.0)
     run.algorithm.loss.d_chance = chance
-    _feed(w, run, [*series, {"train/loss_d": 0.9}])  # G catching up for a window: D still better than chance
+    _feed(w, run, [*series, {"train/loss_d": 1.45}])  # G catching up for a window: D about at chance
     assert run.events == []
     _feed(w, run, [{"train/loss_d": 0.25}, {"train/loss_d": 3.0}])  # D confidently wrong (perfect G's switch)
     assert [e["kind"] for e in run.events] == ["loss_spike"]
+
+
+def test_d_perfect_warmup_skips_the_first_logged_steps():
+    run, w = FakeRun(), HealthWatch(patience=3, d_perfect_warmup=5)
+    _feed(w, run, [{"train/d_acc": 1.0}] * 7)
+    assert run.events == []  # steps 1-5 do not count: 6, 7 are 2 of the 3
+    _feed(w, run, [{"train/d_acc": 1.0}])
+    assert [(e["kind"], e["step"]) for e in run.events] == [("d_perfect", 8)]

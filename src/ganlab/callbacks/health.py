@@ -31,11 +31,13 @@ class HealthWatch(Callback):
     def __init__(self, *, patience: int = 10,          # consecutive logged steps before a flag
                  d_loss_eps: float = 1e-2,              # D's loss below this: D has "won"
                  d_perfect_patience: int | None = None,  # logged steps of a perfect D (None: patience)
+                 d_perfect_warmup: int = 0,             # logged steps before d_perfect is watched
                  grad_low: float = 1e-7, grad_high: float = 1e3,
                  spike_window: int = 20,                # logged steps of history for spikes
                  spike_sigmas: float = 6.0,             # robust z-score that counts as a spike
                  spike_min_jump: float = 0.5,           # ... and an absolute jump at least this big
                  spike_ratio: float = 0.0,              # ... and at least this x |median| (the loss's scale)
+                 spike_chance: float = 0.0,             # D's loss: ... and above this x loss.d_chance
                  diversity_every: int = 0,              # steps between diversity checks (0 = off)
                  diversity_drop: float = 0.3,           # flag when diversity < this x real diversity
                  diversity_patience: int = 3,           # consecutive diversity checks before the flag
@@ -43,10 +45,11 @@ class HealthWatch(Callback):
                  d_overfit_patience: int = 2):          # ... for this many evaluations in a row: d_overfit
         self.patience, self.eps = patience, d_loss_eps
         self.perfect_patience = patience if d_perfect_patience is None else d_perfect_patience
+        self.perfect_warmup, self.logged = d_perfect_warmup, 0
         self.div_patience = diversity_patience
         self.grad_low, self.grad_high = grad_low, grad_high
         self.window, self.sigmas, self.min_jump = spike_window, spike_sigmas, spike_min_jump
-        self.ratio = spike_ratio
+        self.ratio, self.chance_factor = spike_ratio, spike_chance
         self.div_every, self.div_drop = diversity_every, diversity_drop
         self.overfit_gap, self.overfit_patience = d_overfit_gap, d_overfit_patience
         self.counts: dict[str, int] = {}
@@ -109,12 +112,15 @@ class HealthWatch(Callback):
         if not metrics:
             return
         metrics = self._window_means(metrics)
+        self.logged += 1
         if "train/loss_d" in metrics and run.algorithm.loss.threshold is not None:
             v = metrics["train/loss_d"]
             self._persist(run, "d_loss_vanishing", v < self.eps,
                           f"D's loss below {self.eps} for {self.patience} logged steps (now {v:.2e})")
         if "train/d_acc" in metrics:
-            self._persist(run, "d_perfect", metrics["train/d_acc"] >= 1.0,
+            # G at initialisation is trivially told apart: the first windows do not count
+            perfect = metrics["train/d_acc"] >= 1.0 and self.logged > self.perfect_warmup
+            self._persist(run, "d_perfect", perfect,
                           f"D classified every real and generated sample correctly for {self.perfect_patience} "
                           f"logged steps", patience=self.perfect_patience)
         for key in [k for k in metrics if k.startswith("train/grad_norm_")]:  # one per phase that ran
@@ -123,9 +129,11 @@ class HealthWatch(Callback):
                           f"{net.upper()}'s gradient norm below {self.grad_low:g} ({g:.2e})")
             self._persist(run, f"grad_exploding_{net}", not math.isfinite(g) or g > self.grad_high,
                           f"{net.upper()}'s gradient norm above {self.grad_high:g} ({g:.2e})")
-        # D's loss climbing back toward chance is G catching up (a healthy DCGAN's D loss swings
-        # 0.2 -> 0.9 over a window, chance 1.39); above chance D is confidently wrong: a spike
+        # D's loss climbing to chance and a little past it for a while is G catching up (healthy
+        # DCGANs on shapes: 25-step means of 0.8-1.46 against medians of 0.1-0.25, chance 1.39);
+        # well above chance D is confidently wrong: a spike (perfect G's switch: ~0.05 -> ~4)
         chance = getattr(getattr(run.algorithm, "loss", None), "d_chance", None)
+        chance = None if chance is None or not self.chance_factor else chance * self.chance_factor
         for name, floor in (("train/loss_d", chance), ("train/loss_g", None)):
             if name in metrics:
                 self._spike(run, name, metrics[name], floor)
@@ -166,10 +174,11 @@ class HealthWatch(Callback):
         return {"counts": dict(self.counts), "raised": sorted(self.raised),
                 "history": {k: list(v) for k, v in self.history.items()},
                 "real_diversity": self.real_diversity,
-                "sums": {k: [float(t), n] for k, (t, n) in self.sums.items()}}
+                "sums": {k: [float(t), n] for k, (t, n) in self.sums.items()}, "logged": self.logged}
 
     def load_state_dict(self, state):
         self.counts, self.raised = dict(state["counts"]), set(state["raised"])
         self.history = {k: deque(v, maxlen=self.window) for k, v in state["history"].items()}
         self.real_diversity = state["real_diversity"]
         self.sums = {k: list(v) for k, v in state.get("sums", {}).items()}  # older checkpoints: none
+        self.logged = state.get("logged", 0)
