@@ -11,10 +11,12 @@ def test_eval_writes_eval_json_beside_the_checkpoint(ganlab, tmp_path):
     p = ganlab("eval", str(ckpt), "--metrics", "fid,kid", "--feature", "random_conv", "--n", "64", "--device", "cpu",
                "--cache-dir", "cache")
     res = json.loads((ckpt.parent / "eval.json").read_text())
-    assert set(res["metrics"]) == {"val/fid_random_conv", "val/kid_random_conv"}
+    # the run's own FID proxy (data.evaluators.fid_proxy: with precision, recall...) and the --metrics pass
+    assert {"val/fid_random_conv", "val/kid_random_conv", "val/precision_random_conv"} <= set(res["metrics"])
     assert res["metrics"]["val/fid_random_conv"] > 0
     proto = res["protocols"]["fid"]
     assert proto["n_fake"] == 64 and "random_conv" in json.dumps(proto)
+    assert res["protocols"]["fid_proxy"]["n_fake"] == 64  # --n: every FID pass
     assert list((tmp_path / "cache").glob("fidref_shapes_train_x_random_conv_16px_64_*.pt"))
     assert "val/fid_random_conv=" in p.stdout
 

@@ -74,3 +74,86 @@ def test_switch_stats_means_before_and_after():
     assert ph["switch_step"] == 2 and abs(ph["before"]["train/d_fake"] - 0.85) < 1e-9
     assert abs(ph["after"]["train/d_fake"] - 0.15) < 1e-9
     assert [e["kind"] for e in run.events] == ["switch"]
+
+
+class StepRun(FakeRun):
+    """Every training step's stats (pending_stats / fresh, as Run has them); metrics handed to the
+    watch on logged steps only."""
+
+    def __init__(self):
+        super().__init__()
+        self.pending_stats = {}
+
+    def train(self, watch, series, log_every):
+        for values in series:
+            self.step += 1
+            self.pending_stats.update(values)
+            self.fresh = set(values)
+            logged = dict(self.pending_stats) if self.step % log_every == 0 else {}
+            watch.on_step_end(self, logged)
+
+
+def test_one_batch_blip_between_logged_steps_is_no_spike_but_a_sustained_jump_is():
+    import random
+    random.seed(0)
+    run, w = StepRun(), HealthWatch(spike_window=20, spike_ratio=1.0)
+    noise = [{"train/loss_d": 0.2 + 0.05 * random.random()} for _ in range(25 * 20)]
+    run.train(w, noise, log_every=25)
+    # a healthy GAN's D loss jumps 10x for one batch (G fools D once), on the logged step itself
+    run.train(w, [{"train/loss_d": 0.2}] * 24 + [{"train/loss_d": 2.5}], log_every=25)
+    assert run.events == []
+    # D's loss up for a whole logging interval (the perfect-G switch): flagged
+    run.train(w, [{"train/loss_d": 2.5}] * 25, log_every=25)
+    assert [e["kind"] for e in run.events] == ["loss_spike"]
+
+
+def test_spike_is_relative_to_the_losss_scale():
+    import random
+    random.seed(0)
+    series = [{"train/loss_g": 4.0 + 0.02 * random.random()} for _ in range(30)] + [{"train/loss_g": 5.0}]
+    run, w = FakeRun(), HealthWatch(spike_window=20, spike_ratio=1.0)
+    _feed(w, run, series)
+    assert run.events == []  # +1 on a loss at 4: not a spike; it would be on a loss at 0.2
+    run, w = FakeRun(), HealthWatch(spike_window=20, spike_ratio=0.0)
+    _feed(w, run, series)
+    assert [e["kind"] for e in run.events] == ["loss_spike"]
+
+
+def test_d_perfect_needs_every_batch_of_the_window():
+    run, w = StepRun(), HealthWatch(patience=3)
+    # the logged steps all show a perfect D, but batches in between do not: no flag
+    run.train(w, ([{"train/d_acc": 0.9}] + [{"train/d_acc": 1.0}] * 4) * 6, log_every=5)
+    assert run.events == []
+    run.train(w, [{"train/d_acc": 1.0}] * 15, log_every=5)
+    assert [e["kind"] for e in run.events] == ["d_perfect"]
+
+
+def test_window_sums_survive_a_checkpoint():
+    run, w = StepRun(), HealthWatch(patience=1)
+    run.train(w, [{"train/d_acc": 0.5}] + [{"train/d_acc": 1.0}] * 2, log_every=5)  # mid-window
+    w2 = HealthWatch(patience=1)
+    w2.load_state_dict(w.state_dict())
+    run.train(w2, [{"train/d_acc": 1.0}] * 2, log_every=5)  # the window's mean is 0.9: no flag
+    assert run.events == []
+
+
+def test_d_loss_rising_to_chance_is_no_spike_well_above_it_is():
+    import math
+    import random
+    random.seed(0)
+    chance = 2 * math.log(2)  # BCE
+    series = [{"train/loss_d": 0.25 + 0.03 * random.random()} for _ in range(30)]
+    run, w = FakeRun(), HealthWatch(spike_window=20, spike_ratio=1.0, spike_chance=2.0)
+    run.algorithm.loss.d_chance = chance
+    _feed(w, run, [*series, {"train/loss_d": 1.45}])  # G catching up for a window: D about at chance
+    assert run.events == []
+    _feed(w, run, [{"train/loss_d": 0.25}, {"train/loss_d": 3.0}])  # D confidently wrong (perfect G's switch)
+    assert [e["kind"] for e in run.events] == ["loss_spike"]
+
+
+def test_d_perfect_warmup_skips_the_first_logged_steps():
+    run, w = FakeRun(), HealthWatch(patience=3, d_perfect_warmup=5)
+    _feed(w, run, [{"train/d_acc": 1.0}] * 7)
+    assert run.events == []  # steps 1-5 do not count: 6, 7 are 2 of the 3
+    _feed(w, run, [{"train/d_acc": 1.0}])
+    assert [(e["kind"], e["step"]) for e in run.events] == [("d_perfect", 8)]

@@ -83,12 +83,13 @@ def test_bench_small_data_tabulates_every_augment_with_held_out_stats(ganlab, tm
     assert "D gap" in p.stdout and "none" in p.stdout and "ada" in p.stdout
     rows = __import__("json").loads((tmp_path / "bench" / "bench_small_data.json").read_text())
     assert set(rows) == {"none", "ada"} and rows["ada"]["seeds"] == 1
-    # ganlab eval: the same four by name, with clean-fid's resize, recorded
+    # ganlab eval: the run's own val/ metrics (fid_proxy, d_overfit) and the --metrics pass by name,
+    # with clean-fid's resize, recorded
     ckpt = tmp_path / "bench" / "ada_seed0" / "checkpoints" / "last.pt"
     ganlab("eval", str(ckpt), "--metrics", "precision,coverage", "--feature", "random_conv", "--n", "64",
            "--resize", "clean", "--device", "cpu", "--cache-dir", "cache")
     res = __import__("json").loads((ckpt.parent / "eval.json").read_text())
-    assert set(res["metrics"]) == {"val/precision_random_conv", "val/coverage_random_conv"}
+    assert {"val/precision_random_conv", "val/coverage_random_conv", "val/d_overfit_gap"} <= set(res["metrics"])
     assert res["protocols"]["fid"]["resize"] == "clean" and list((tmp_path / "cache").glob("*_train_*_clean_16px_64_*.pt"))
     ganlab("eval", str(ckpt), "--metrics", "fid", "--feature", "random_conv", "--n", "64", "--reference", "test",
            "--device", "cpu", "--cache-dir", "cache")

@@ -15,8 +15,9 @@ def test_train_writes_a_complete_run_dir(ganlab, tmp_path):
     s = summary(run)
     assert s["status"] == "ok" and s["step"] == 4
     assert {"train/loss_d", "train/loss_g", "train/d_real", "train/d_fake"} <= set(s["metrics"])
-    groups = s["config_groups"]  # what the run is made of, with no tuned file for dcgan x shapes
-    assert groups["model"] == "dcgan" and groups["data"] == "shapes" and "tuned" not in groups
+    groups = s["config_groups"]  # what the run is made of, with the default run's tuned file
+    assert groups["model"] == "dcgan" and groups["data"] == "shapes"
+    assert groups["tuned"] == "conf/tuned/dcgan_shapes.yaml"
     assert (run / "checkpoints" / "last.pt").is_file()
     assert (run / ".hydra" / "config.yaml").is_file() and (run / "train.log").is_file()
     assert list((run / "tb").glob("events.out.tfevents.*"))

@@ -65,6 +65,8 @@ class GAN:
                  augment=None,              # the augment group: applied to every image D sees
                  lecam: LeCam | None = None,  # LeCam regularisation of D (loss.lecam; weight 0 = off)
                  ema_decay: float = 0.0,    # 0 = off; else G's weights averaged for sampling/eval
+                 ema_warmup: bool = False,  # decay min(ema_decay, (1 + n) / (10 + n)): a short run's EMA
+                                            # is not mostly G at initialisation (grey images)
                  n_fixed: int = 64):        # fixed-noise samples drawn for every grid
         self.G, self.D, self.loss = G, D, loss
         self.z_dim, self.num_classes = z_dim, num_classes
@@ -76,7 +78,7 @@ class GAN:
         if self.cutmix_prob and num_classes:
             raise ConfigError("model.algorithm.cutmix_prob: CutMix mixes images of different classes; "
                               "use it with an unconditional model")
-        self.G_ema = EMA(G, decay=ema_decay) if ema_decay > 0 else None
+        self.G_ema = EMA(G, decay=ema_decay, warmup=ema_warmup) if ema_decay > 0 else None
         # fixed noise (and classes: one row per class) so sample grids are comparable over time
         g = torch.Generator().manual_seed(1234)
         self.n_fixed = n_fixed if not num_classes else num_classes * max(1, min(8, n_fixed // num_classes))

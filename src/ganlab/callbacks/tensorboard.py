@@ -43,13 +43,18 @@ class TensorBoardLogger:
         self.writer.add_figure(name, fig, step, close=False)  # other loggers draw it too
 
     def hparams(self, hparams: dict, metric_tags: list[str]) -> None:
-        """The HParams plugin's record of this run: its hyper-parameters, and as metrics the
-        scalar tags it already logged (`val/...`). No extra scalar cards (add_hparams writes
-        `hparam/...` copies; the plugin reads the run's own tags)."""
+        """The HParams plugin's record of this run: a session start (its hyper-parameters) and end,
+        and NO experiment summary. The plugin takes ONE experiment summary for the whole logdir
+        (the first run's: with `--logdir outputs` an mlp run's row got the dcgan run's columns,
+        empty); without one it builds the columns from every run: the union of their
+        hyper-parameters (those that differ between the runs shown ticked first) and of their
+        scalar tags, so each family's own val/ metrics and the common train/ losses have values.
+        No hparam/ scalar copies either (add_hparams writes them)."""
         if not metric_tags:  # the HParams tab compares runs by their metrics: none, no row
             return
         from torch.utils.tensorboard.summary import hparams as hparams_summary
-        for summary in hparams_summary(hparams, {tag: 0.0 for tag in metric_tags}):
+        _, session_start, session_end = hparams_summary(hparams, {tag: 0.0 for tag in metric_tags})
+        for summary in (session_start, session_end):
             self.writer.file_writer.add_summary(summary)
 
     def close(self) -> None:
@@ -79,7 +84,8 @@ class TensorBoard(Callback):
             return
         if self.sample_every:
             self.log_samples(run)
-        metric_tags = sorted(k for k in run.metrics if k.startswith("val/"))
+        # the run's own val/ metrics and the losses every family logs: what the console's `final:` shows
+        metric_tags = sorted(k for k in run.metrics if k.startswith("val/") or k in COMMON_METRICS)
         run.logger.hparams(run_hparams(run, self.hparam_keys), metric_tags)
 
     def log_samples(self, run) -> None:
@@ -102,22 +108,36 @@ class TensorBoard(Callback):
                 thin(sorted(out_dir.glob(f"{name.replace('/', '_')}_step*.png")), self.max_files)
 
 
+COMMON_METRICS = ("train/loss_d", "train/loss_g")
+# config groups that watch or log a run (or name the tuned file, whose keys the model's own
+# options already show) rather than change what it trains: not columns
+NOT_HPARAMS = ("callbacks", "logger", "tuned")
+# shown whatever their option; the other groups only when not at their no-op option
+ALWAYS = ("model", "loss", "data", "experiment")
+
+
 def run_hparams(run, keys: list[str]) -> dict:
-    """The HParams tab's columns for a run: the chosen option of every config group (model,
-    model/discriminator, loss, data, experiment...), the configured keys, and every key the
-    command line overrode (what a sweep varies)."""
+    """The HParams tab's columns for a run: the option of every config group that shapes the run
+    (model, model/discriminator, loss, data, experiment; schedule, tricks, augment, metrics,
+    trainer... unless none/default), the configured keys (seed) and every key the command line
+    overrode (what a sweep varies). The tab ticks its first five columns by default, those that
+    differ between the runs shown first, then by name: for a default run that is data, loss, model,
+    model/discriminator, seed. A key the run does not have (image size of 2D data) is left out, so
+    the column keeps its type over runs of several families."""
     import yaml
     from omegaconf import OmegaConf
 
     from ganlab.config import override_key
-    hp = {group: option for group, option in run.config_groups.items() if group != "tuned"}
+    hp = {group: option for group, option in run.config_groups.items()
+          if group not in NOT_HPARAMS and (group.split("/")[0] in ALWAYS or option not in ("none", "default"))}
     overrides = run.dir / ".hydra" / "overrides.yaml"
     extra = yaml.safe_load(overrides.read_text()) if overrides.is_file() else []
     for key in [*keys, *(override_key(o) for o in extra or [])]:
-        if key.startswith("hydra") or key in ("resume", "trainer.device", "logger") or key in hp:
+        if key.startswith("hydra") or key in ("resume", "trainer.device", "logger") or key in run.config_groups:
             continue
         v = OmegaConf.select(run.cfg, key, default=None)
-        hp[key] = v if isinstance(v, int | float | str | bool) else str(v)
+        if v is not None:
+            hp[key] = v if isinstance(v, int | float | str | bool) else str(v)
     return hp
 
 

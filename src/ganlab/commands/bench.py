@@ -70,7 +70,7 @@ def command(ctx, steps: int, rounds: int, image_size: int, batch_size: int, widt
     if ctx.invoked_subcommand is not None:
         return
     overrides = ["model=dcgan", "loss=bce", "data=shapes", f"data.image_size={image_size}",
-                 f"data.batch_size={batch_size}", f"model.width={width}",
+                 f"data.batch_size={batch_size}", f"model.width={width}", "model.algorithm.ema_decay=0.0",
                  "++data.in_memory=true", "data.dataset.size=1024", "trainer.device=cpu", "~logger",
                  "~callbacks", "~data.evaluators", "trainer.log_every=1000000"]
     cfg = compose(overrides)

@@ -19,14 +19,15 @@ from ganlab.config import compose
 
 # the sizes: DCGAN 64 px batch 64; the translation models at their paper size, batch 1
 MODELS = {
-    "dcgan": ["model=dcgan", "data=shapes", "data.image_size=64", "data.batch_size=64", "data.dataset.size=1024"],
+    "dcgan": ["model=dcgan", "data=shapes", "data.image_size=64", "data.batch_size=64", "data.dataset.size=1024",
+              "model.width=64", "model.algorithm.ema_decay=0.0"],  # not tuned/dcgan_shapes.yaml's CPU sizes
     "cyclegan": ["model=cyclegan", "data=toyzebra", "data.image_size=256", "data.batch_size=1", "data.dataset.size=64",
                  "data.test_dataset.size=4"],
     "agan": ["model=agan", "data=toyzebra", "data.image_size=256", "data.batch_size=1", "data.dataset.size=64",
              "data.test_dataset.size=4"],
 }
 QUICK = {"dcgan": ["model=dcgan", "data=shapes", "data.image_size=32", "data.batch_size=32", "data.dataset.size=512",
-                   "model.width=32"]}
+                   "model.width=32", "model.algorithm.ema_decay=0.0"]}
 OFF = ["~logger", "~callbacks", "~data.evaluators", "metrics=none", "++data.in_memory=true",
        "trainer.log_every=1000000", "trainer.eval_every=0", "trainer.check_finite_every=0"]
 

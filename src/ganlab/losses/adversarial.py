@@ -13,6 +13,8 @@ Conventions:
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -35,6 +37,8 @@ class AdversarialLoss:
     penalty_every: int = 1
     # where d_output separates "real" from "fake" (for D's accuracy); None: no such line (WGAN)
     threshold: float | None = 0.0
+    # D's loss when it outputs `threshold` on every sample (a D guessing at random); None: unknown
+    d_chance: float | None = None
 
     def d_loss(self, real: Tensor, fake: Tensor, real_target: Tensor | None = None,
                fake_target: Tensor | None = None) -> Tensor:
@@ -59,6 +63,7 @@ class BCE(AdversarialLoss):
     2018), which makes training converge to sharp modes instead of circling around them."""
 
     threshold = 0.5
+    d_chance = 2 * math.log(2)  # log 2 on the reals + log 2 on the fakes
 
     def __init__(self, *, r1_gamma: float = 0.0,
                  r1_every: int = 1):  # > 1: lazy R1 every N steps, scaled by N (StyleGAN2 uses 16)
@@ -89,6 +94,7 @@ class LSGAN(AdversarialLoss):
 
     def __init__(self, *, scale: float = 0.5):
         self.scale = scale
+        self.d_chance = scale * 0.5  # 0.25 on the reals + 0.25 on the fakes
 
     def d_loss(self, real, fake, real_target=None, fake_target=None):
         return self.scale * (F.mse_loss(real, _targets(real_target, real, 1.0))
@@ -100,6 +106,8 @@ class LSGAN(AdversarialLoss):
 
 class Hinge(AdversarialLoss):
     """Hinge loss (SAGAN / BigGAN). Ignores label targets."""
+
+    d_chance = 2.0  # relu(1 - 0) + relu(1 + 0)
 
     def d_loss(self, real, fake, real_target=None, fake_target=None):
         return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()

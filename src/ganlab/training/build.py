@@ -110,6 +110,26 @@ def prepare_networks(cfg: DictConfig, algorithm, device: torch.device, ranks) ->
             m.compile(backend=cfg.trainer.get("compile_backend", "inductor"), dynamic=False)
 
 
+def evaluator_nodes(cfg: DictConfig) -> dict[str, tuple[DictConfig, str]]:
+    """The run's evaluators by name, as (config node, config key): data.evaluators, then the
+    metrics group (metrics.<name> replaces data.evaluators.<name>; null drops it)."""
+    nodes = {}
+    for group in ("data.evaluators", "metrics"):
+        nodes |= {name: (node, f"{group}.{name}") for name, node in (OmegaConf.select(cfg, group) or {}).items()}
+    return {name: (node, key) for name, (node, key) in nodes.items() if node is not None}
+
+
+def build_evaluators(cfg: DictConfig) -> dict:
+    """The evaluators of evaluator_nodes, built; shared by training and `ganlab eval`."""
+    nodes = evaluator_nodes(cfg)
+    evaluators = {name: build_node(node, key) for name, (node, key) in nodes.items()}
+    for name, ev in evaluators.items():  # checked at start, not at the first evaluation hours in
+        if getattr(ev, "reference", None) == "test" and cfg.data.get("test_dataset") is None:
+            raise ConfigError(f"{nodes[name][1]}.reference=test needs held-out images and data.test_dataset is "
+                              f"null: set data.test_dataset or {nodes[name][1]}.reference=train")
+    return evaluators
+
+
 def build(cfg: DictConfig, device: torch.device, ranks=None) -> TrainingSetup:
     dataset = build_dataset(cfg)
     batches = Batches(dataset, batch_size=cfg.data.batch_size, seed=cfg.seed,
@@ -125,12 +145,5 @@ def build(cfg: DictConfig, device: torch.device, ranks=None) -> TrainingSetup:
     prepare_networks(cfg, algorithm, device, ranks)
     n = total_steps(cfg, batches.steps_per_epoch)
     optimizers, schedulers = build_optimizers(cfg, algorithm.phases(), n)
-    nodes = {}  # metrics.<name> replaces (null: drops) data.evaluators.<name>
-    for group in ("data.evaluators", "metrics"):
-        nodes |= {name: (node, f"{group}.{name}") for name, node in (OmegaConf.select(cfg, group) or {}).items()}
-    evaluators = {name: build_node(node, key) for name, (node, key) in nodes.items() if node is not None}
-    for name, ev in evaluators.items():  # checked at start, not at the first evaluation hours in
-        if getattr(ev, "reference", None) == "test" and cfg.data.get("test_dataset") is None:
-            raise ConfigError(f"{nodes[name][1]}.reference=test needs held-out images and data.test_dataset is "
-                              f"null: set data.test_dataset or {nodes[name][1]}.reference=train")
+    evaluators = build_evaluators(cfg)
     return TrainingSetup(algorithm, batches, optimizers, schedulers, n, evaluators)
