@@ -43,8 +43,24 @@ from ganlab.training.run_dir import hydra_quote, resume_target, saved_overrides
 log = logging.getLogger("ganlab")
 STOPPED_AT_STEP = 3
 
-_prepared = {}   # a single run's Run, built in on_run_start and picked up by train_task
-_sweep = {}      # the sweep directory and start time, for the closing status table
+
+class Handoff:
+    """Hydra builds the callback (PrepareBeforeRunDir) and calls the task (train_task) itself, and
+    neither receives the other: what one leaves for the other passes through this process-wide
+    object. `run`: a single run's Run, built before its directory exists, taken once by the task
+    (a sweep's jobs find none and build their own); `sweep`: the sweep's directory and start time,
+    for the closing status table."""
+
+    def __init__(self):
+        self.run = None
+        self.sweep: dict = {}
+
+    def take_run(self):
+        run, self.run = self.run, None
+        return run
+
+
+handoff = Handoff()
 
 
 def short_name(text: str, sep: str = "", limit: int = 120) -> str:
@@ -134,7 +150,7 @@ def main(args: list[str]) -> None:
         fail(str(e), 2)
     finally:
         distributed.shutdown()
-    if _sweep:
+    if handoff.sweep:
         _report_sweep()
 
 
@@ -164,7 +180,7 @@ class PrepareBeforeRunDir(Callback):
         # directory: report here and leave (SystemExit passes through its handler)
         try:
             check_added_keys(task_cfg, list(config.hydra.overrides.task), config.hydra.runtime.choices)
-            _prepared["run"] = prepare_run(task_cfg, run_dir, checkpoint=_checkpoint_of(task_cfg))
+            handoff.run = prepare_run(task_cfg, run_dir, checkpoint=_checkpoint_of(task_cfg))
         except GanlabError as e:
             fail(e, e.exit_code)
         except signals.Interrupted:
@@ -175,7 +191,7 @@ class PrepareBeforeRunDir(Callback):
             sys.exit(1)
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        _sweep.update(dir=Path(config.hydra.sweep.dir), start=time.time())
+        handoff.sweep.update(dir=Path(config.hydra.sweep.dir), start=time.time())
 
 
 def _checkpoint_of(cfg: DictConfig) -> Path | None:
@@ -194,7 +210,7 @@ def train_task(cfg: DictConfig) -> float | None:
     requeue = _under_submitit(cfg, run_dir)
     run = None
     try:
-        run = _prepared.pop("run", None)
+        run = handoff.take_run()
         if run is None:  # a sweep's job (a single run was prepared before its directory existed)
             check_added_keys(cfg, list(HydraConfig.get().overrides.task), HydraConfig.get().runtime.choices)
             run = prepare_run(cfg, run_dir, checkpoint=_checkpoint_of(cfg))
@@ -336,14 +352,14 @@ def _exit_for(summary: dict, run) -> None:
 def _report_sweep() -> None:
     """Every job of the sweep that just ran, with its status; exit 1 if any failed."""
     jobs = []
-    for s in sorted(_sweep["dir"].rglob("summary.json")):
-        if s.stat().st_mtime >= _sweep["start"] - 1:
+    for s in sorted(handoff.sweep["dir"].rglob("summary.json")):
+        if s.stat().st_mtime >= handoff.sweep["start"] - 1:
             try:
                 jobs.append((s.parent, json.loads(s.read_text())))
             except ValueError:
                 jobs.append((s.parent, {"status": "unreadable summary"}))
     failed = [j for j in jobs if j[1].get("status") != "ok"]
-    print(f"sweep: {len(jobs)} jobs, {len(jobs) - len(failed)} ok, {len(failed)} not ok ({_sweep['dir']})")
+    print(f"sweep: {len(jobs)} jobs, {len(jobs) - len(failed)} ok, {len(failed)} not ok ({handoff.sweep['dir']})")
     for path, s in jobs:
         line = f"  {s.get('status', '?'):<12} {path.name}"
         print(line + (f"  {s['error']}" if s.get("error") else ""))
