@@ -25,6 +25,13 @@ def run_ganlab(*args: str, cwd: Path, check: bool = True, timeout: int = 600) ->
     return p
 
 
+def train_each(root: Path, runs: dict[str, list[str]], common: list[str]) -> Path:
+    """One run per entry of `runs` under `root/<name>` (the shared runs of a module fixture)."""
+    for name, args in runs.items():
+        run_ganlab("train", *common, *args, f"hydra.run.dir={name}", cwd=root)
+    return root
+
+
 @pytest.fixture
 def ganlab(tmp_path):
     def _run(*args, check=True, cwd=None):

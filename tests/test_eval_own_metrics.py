@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import run_ganlab, summary
+from conftest import run_ganlab, summary, train_each
 
 FAST = ["debug=fast", "trainer.device=cpu", "trainer.max_steps=2", "trainer.eval_every=2"]
 RUNS = {
@@ -20,10 +20,7 @@ RUNS = {
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("eval_own")
-    for name, args in RUNS.items():
-        run_ganlab("train", *FAST, *args, f"hydra.run.dir={name}", cwd=root)
-    return root
+    return train_each(tmp_path_factory.mktemp("eval_own"), RUNS, FAST)
 
 
 def evaluate(root, name, *args, check=True):

@@ -8,7 +8,7 @@ in test_quality_slow.py check it, and test_experiments_e2e a healthy and a froze
 
 import pytest
 
-from conftest import run_ganlab, summary
+from conftest import summary, train_each
 
 SHORT = ["trainer.device=cpu", "trainer.max_steps=160", "trainer.log_every=4",
          "~data.evaluators", "callbacks.checkpoint.monitor=train/loss_g", "callbacks.tensorboard.sample_every_n_steps=0",
@@ -19,10 +19,7 @@ RUNS = {"dcgan_shapes": ["model=dcgan", "data=shapes"], "cgan_shapes": ["model=c
 
 @pytest.fixture(scope="module")
 def short_runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("health_defaults")
-    for name, args in RUNS.items():
-        run_ganlab("train", *SHORT, *args, f"hydra.run.dir={name}", cwd=root)
-    return root
+    return train_each(tmp_path_factory.mktemp("health_defaults"), RUNS, SHORT)
 
 
 @pytest.mark.parametrize("name", RUNS)
