@@ -183,10 +183,19 @@ def test_write_rotates_previous_and_writes_all_paths(tmp_path):
     last, best, prev = tmp_path / "last.pt", tmp_path / "best.pt", tmp_path / "previous.pt"
     ck.write(_state(step=1), [last], previous=prev)
     assert not prev.exists()  # nothing to keep yet
-    ck.write(_state(step=2), [last, best], previous=prev)
+    ck.write(_state(step=2), [best, last], previous=prev)
     assert ck.load(prev)["step"] == 1
     assert ck.load(last)["step"] == 2 and last.read_bytes() == best.read_bytes()
     assert sorted(os.listdir(tmp_path)) == ["best.pt", "last.pt", "previous.pt"]
+
+
+def test_rotation_after_a_kill_between_link_and_write_leaves_no_temp_file(tmp_path):
+    last, prev = tmp_path / "last.pt", tmp_path / "previous.pt"
+    ck.write(_state(step=1), [last])
+    os.link(last, prev)  # what a kill after the hard link and before last.pt's new write leaves
+    ck.write(_state(step=2), [last], previous=prev)
+    assert ck.load(prev)["step"] == 1 and ck.load(last)["step"] == 2
+    assert sorted(os.listdir(tmp_path)) == ["last.pt", "previous.pt"]
 
 
 def _age(path, seconds_ago):

@@ -1,7 +1,7 @@
 """Atomic file writes: a reader or a crash sees the old file or the new one, never half of one.
 
 Test-only fault hook: with GANLAB_TEST_PAUSE_IN_WRITE=<marker path> set, a write of a `*.pt` file
-touches the marker once its temp file is complete and fsynced, then sleeps an hour before the
+(only of the file named by GANLAB_TEST_PAUSE_NAME, when that is set) touches the marker once its temp file is complete and fsynced, then sleeps an hour before the
 rename, so a test can `kill -9` the process mid-checkpoint. Never set it outside tests.
 """
 
@@ -65,6 +65,8 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
 def keep_copy(path: Path, copy: Path) -> None:
     """Make `copy` a second name of `path` (a hard link, swapped in atomically): `path` itself
     stays in place, so a reader never finds it missing while it is being replaced."""
+    if copy.exists() and os.path.samefile(path, copy):  # killed before path's new write: rename of two links is a no-op
+        return
     fd, tmp = temp_file(copy)
     os.close(fd)
     os.unlink(tmp)
@@ -146,7 +148,7 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def _test_pause(path: Path) -> None:
-    marker = os.environ.get(_PAUSE_ENV)
-    if marker and path.name.endswith(".pt"):
+    marker, name = os.environ.get(_PAUSE_ENV), os.environ.get("GANLAB_TEST_PAUSE_NAME")
+    if marker and path.name.endswith(".pt") and name in (None, path.name):
         Path(marker).touch()
         time.sleep(3600)

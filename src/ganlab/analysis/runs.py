@@ -18,7 +18,7 @@ from ganlab.config import override_key
 
 # overrides that say where/how a run ran, not what it is
 IGNORED_OVERRIDES = ("resume", "trainer.device", "logger")
-SAMPLE_RE = re.compile(r"^(?P<name>.+)_step(?P<step>\d+)\.png$")
+SAMPLE_RE = re.compile(r"^(?P<name>[^.].*)_step(?P<step>\d+)\.png$")
 
 
 def wall_time(summary: dict) -> float | None:

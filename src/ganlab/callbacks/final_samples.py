@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ganlab.callbacks.base import Callback
 from ganlab.files import atomic_write_bytes
 
-SAMPLE_RE = re.compile(r"^(?P<name>.+)_step(?P<step>\d+)\.png$")
+SAMPLE_RE = re.compile(r"^(?P<name>[^.].*)_step(?P<step>\d+)\.png$")
 
 
 class FinalSamples(Callback):

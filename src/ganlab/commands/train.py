@@ -36,6 +36,7 @@ from ganlab.config.keys import check_added_keys, unknown_key_advice
 from ganlab.config.trusted import check_hydra_untouched, sets_hydra
 from ganlab.errors import GanlabError, UsageError, command_line
 from ganlab.files import atomic_write_json
+from ganlab.training import checkpoint as ckpt_io
 from ganlab.training import distributed
 from ganlab.training.resume import lower_lr_command
 from ganlab.training.run_dir import hydra_quote, resume_target, saved_overrides
@@ -245,7 +246,7 @@ def _under_submitit(cfg: DictConfig, run_dir: Path):
     if not os.environ.get("SUBMITIT_EXECUTOR"):
         return None
     previous = signals.install((signal.SIGUSR2,))[signal.SIGUSR2]
-    if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("*.pt")) and not cfg.get("resume"):
+    if ckpt_io.checkpoints_in(run_dir / "checkpoints") and not cfg.get("resume"):
         log.warning("requeued job: resuming %s", run_dir)
         with open_dict(cfg):
             cfg.resume = str(run_dir)

@@ -48,14 +48,15 @@ def serialize(state: Any) -> bytes:
 
 def write(state: dict, paths: list[Path], *, previous: Path | None = None) -> None:
     """Write one serialisation of `state` to every path; refuses NaN/Inf so a good checkpoint is
-    never replaced by a poisoned one. With `previous`, the existing first path is kept there."""
+    never replaced by a poisoned one. With `previous`, the existing last path is kept there."""
     bad = nonfinite(state)
     if bad:
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         raise NonFiniteError(f"non-finite values in {', '.join(bad[:5])}{more}: no checkpoint was written")
     data = serialize(state)
-    for i, path in enumerate(map(Path, paths)):
-        if i == 0 and previous is not None and path.exists():
+    paths = list(map(Path, paths))
+    for path in paths:
+        if path == paths[-1] and previous is not None and path.exists():
             keep_copy(path, previous)
         atomic_write_bytes(path, data)
 
@@ -103,10 +104,19 @@ def check_resolved(config: Any, *, source: str, key: str = "config") -> None:
         check_resolved(v, source=source, key=f"{key}.{k}")
 
 
+def checkpoints_in(ckpt_dir: str | Path) -> list[Path]:
+    """The checkpoints of a run: `*.pt` files, not hidden ones (pathlib's glob matches dot files,
+    and a write cut off by a kill leaves a complete `.ganlab-tmp.*.pt` that is no checkpoint)."""
+    ckpt_dir = Path(ckpt_dir)
+    if not ckpt_dir.is_dir():
+        return []
+    return [p for p in ckpt_dir.glob("*.pt") if not p.name.startswith(".") and p.is_file()]
+
+
 def load_newest(ckpt_dir: str | Path, map_location: str | torch.device = "cpu") -> tuple[Path, dict]:
     """The newest checkpoint in `ckpt_dir` that loads, is finite and has a step; skips the rest."""
     ckpt_dir = Path(ckpt_dir)
-    found = [p for p in ckpt_dir.glob("*.pt") if p.is_file()] if ckpt_dir.is_dir() else []
+    found = checkpoints_in(ckpt_dir)
     if not found:
         raise CheckpointError(f"{ckpt_dir} holds no checkpoint (*.pt)")
     # last.pt and best.pt can share an mtime: last.pt is the one to resume from

@@ -34,7 +34,7 @@ def prepare_run(cfg: DictConfig, run_dir: Path, *, checkpoint: Path | None = Non
     check_writable(run_dir)
     if cfg.get("resume"):
         check_targets(cfg, source=f"{run_dir / '.hydra' / 'overrides.yaml'}")
-    elif (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("*.pt")):
+    elif ckpt_io.checkpoints_in(run_dir / "checkpoints"):
         raise UsageError(f"{run_dir} already holds a run (checkpoints/): continue it with "
                          f"`{command_line('ganlab', 'resume', run_dir)}`, or choose another hydra.run.dir")
     check_data_fits(cfg)
@@ -89,7 +89,7 @@ def _resume(run: Run, checkpoint: Path | None) -> None:
         if bad:
             raise CheckpointError(f"{checkpoint} holds non-finite values ({', '.join(bad[:3])}): resume from "
                                   f"the run directory instead, which falls back to the newest good checkpoint")
-    elif ckpt_dir.is_dir() and any(ckpt_dir.glob("*.pt")):
+    elif ckpt_io.checkpoints_in(ckpt_dir):
         checkpoint, state = ckpt_io.load_newest(ckpt_dir, map_location=run.device)
     else:
         log.warning("%s has no checkpoint yet: the run starts from step 0 in place", run.dir)

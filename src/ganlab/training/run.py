@@ -240,10 +240,12 @@ class Run:
         state = self.state_dict()
         if not self.ranks.is_main:
             return
-        names = sorted(self.save_requests, key=lambda n: n != "last.pt")  # last.pt first: it rotates
+        # last.pt last: a resume starts from it, so a kill before it is written redoes the step
+        # and rewrites best.pt; written first, a kill in between left a run whose best.pt is lost
+        names = sorted(self.save_requests, key=lambda n: n == "last.pt")
         self.save_requests = []
         paths = [self.ckpt_dir / n for n in names]
-        ckpt_io.write(state, paths, previous=self.ckpt_dir / "previous.pt" if names[0] == "last.pt" else None)
+        ckpt_io.write(state, paths, previous=self.ckpt_dir / "previous.pt" if names[-1] == "last.pt" else None)
 
     def state_dict(self) -> dict | None:
         """The whole training state (on rank 0 of several processes, with each other rank's RNG
