@@ -1,4 +1,4 @@
-"""`ganlab eval CKPT` with no options recomputes the run's own val/ metrics (the evaluators its
+"""`ganlab eval RUN_DIR|CKPT` with no options recomputes the run's own val/ metrics (the evaluators its
 config holds: modes for 2D data, masks for toyzebra, the FID proxy for shapes) on every family;
 `--metrics` adds FID/KID on top of them. Tiny checkpoints shared by the module."""
 
@@ -61,3 +61,11 @@ def test_eval_metrics_adds_fid_on_top_of_the_own_metrics(runs):
 def test_eval_unknown_metric_names_the_choices(runs):
     p, res = evaluate(runs, "mlp_ring8", "--metrics", "nope", check=False)
     assert p.returncode == 2 and "nope" in p.stderr and "fid" in p.stderr and "modes" in p.stderr
+
+
+def test_eval_takes_a_run_directory_and_scores_its_best_checkpoint(runs):
+    run_ganlab("eval", "dcgan_shapes", "--device", "cpu", cwd=runs)
+    res = json.loads((runs / "dcgan_shapes" / "checkpoints" / "eval.json").read_text())
+    best = summary(runs / "dcgan_shapes")["best"]
+    assert res["ckpt"].endswith("best.pt") and res["step"] == best["step"]
+    assert res["metrics"][best["monitor"]] == pytest.approx(best["value"], rel=1e-4)

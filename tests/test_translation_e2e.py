@@ -41,7 +41,7 @@ def test_translate_writes_one_output_and_mask_per_input(ganlab, tmp_path):
     for i in range(3):
         save_image(torch.rand(3, 40, 48), src / f"img{i}.jpg")
     save_image(torch.rand(1, 32, 32), src / "sub" / "gray.png")
-    p = ganlab("translate", str(tmp_path / 'run/checkpoints/last.pt'), str(src), "out",
+    p = ganlab("translate", str(tmp_path / "run"), str(src), "out",  # a run dir: its best.pt (else last.pt)
                "--direction", "BtoA", "--device", "cpu")
     outs = sorted(str(q.relative_to(tmp_path / "out")) for q in (tmp_path / "out").rglob("*.png"))
     assert outs == ["img0.png", "img0_mask.png", "img1.png", "img1_mask.png", "img2.png", "img2_mask.png",

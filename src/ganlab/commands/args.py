@@ -13,7 +13,6 @@ import click
 from ganlab.errors import GanlabError, UsageError
 
 DEVICE = click.option("--device", default="auto", show_default=True, help="auto (cuda if available), cpu, cuda, cuda:N")
-CKPT = click.argument("ckpt", type=click.Path(exists=True, dir_okay=False))
 RUN_OR_CKPT = click.argument("ckpt", metavar="RUN_DIR|CKPT", type=click.Path(exists=True))
 
 

@@ -1,4 +1,4 @@
-"""`ganlab eval CKPT`: metrics of a checkpoint, written to eval.json beside it."""
+"""`ganlab eval RUN_DIR|CKPT`: metrics of a checkpoint (a run directory: its best.pt, else last.pt), written to eval.json beside it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from types import SimpleNamespace
 
 import click
 
-from ganlab.commands.args import CKPT, DEVICE, DEVICE_OPTION, in_option_syntax, writable_output
+from ganlab.commands.args import (
+    DEVICE,
+    DEVICE_OPTION,
+    RUN_OR_CKPT,
+    checkpoint_in,
+    in_option_syntax,
+    writable_output,
+)
 from ganlab.errors import UsageError
 
 FID_NAMES = ("fid", "kid", "precision", "recall", "density", "coverage")  # one FIDKIDEvaluator pass
@@ -21,7 +28,7 @@ def option_syntax() -> dict[str, str]:
 
 
 @click.command("eval")
-@CKPT
+@RUN_OR_CKPT
 @click.option("--metrics", "names", default="", metavar="M1,M2",
               help="metrics on top of the run's own val/ metrics: fid, kid, precision, recall, density, coverage "
                    "(one FID pass with --feature)  [default: only the run's own]")
@@ -51,6 +58,7 @@ def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: in
     from ganlab.training.build import build_dataset, build_evaluators, build_node, evaluator_nodes
     from ganlab.training.restore import load_algorithm
     from ganlab.training.runtime import pick_device
+    ckpt = str(checkpoint_in(ckpt))
     wanted = [m.strip() for m in names.strip("[]").split(",") if m.strip()]
     device = pick_device(device)
     out = writable_output(out or Path(ckpt).with_name("eval.json"))

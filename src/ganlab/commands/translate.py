@@ -1,4 +1,4 @@
-"""`ganlab translate CKPT INPUT OUT`: a folder of images through a translation checkpoint (one
+"""`ganlab translate RUN_DIR|CKPT INPUT OUT`: a folder of images through a translation checkpoint (one
 output per input, and the attention masks for aNet)."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from ganlab.commands.args import CKPT, DEVICE, DEVICE_OPTION, in_option_syntax
+from ganlab.commands.args import DEVICE, DEVICE_OPTION, RUN_OR_CKPT, checkpoint_in, in_option_syntax
 from ganlab.errors import UsageError
 from ganlab.files import atomic_save_image
 
 
 @click.command("translate")
-@CKPT
+@RUN_OR_CKPT
 @click.argument("input_dir", metavar="INPUT", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--direction", default="AtoB", show_default=True, type=click.Choice(["AtoB", "BtoA"]))
@@ -30,6 +30,7 @@ def command(ckpt: str, input_dir: Path, out: Path, direction: str, batch_size: i
     from ganlab.data.folders import EXTENSIONS
     from ganlab.training.restore import load_algorithm
     from ganlab.training.runtime import pick_device
+    ckpt = str(checkpoint_in(ckpt))
     device = pick_device(device)
     files = sorted(p for p in input_dir.rglob("*") if p.suffix.lower() in EXTENSIONS)
     if not files:
