@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 ARGS    ?=
 
-.PHONY: install train test test-slow bench bench-quality tb lint clean
+.PHONY: install train test test-unit test-slow bench bench-quality tb lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,6 +21,10 @@ train: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --durations=15 $(ARGS)
+
+# the inner loop: tests that spawn no process (tests/e2e/ runs the real `ganlab` command)
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 tests/unit $(ARGS)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow $(ARGS)

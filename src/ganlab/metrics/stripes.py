@@ -13,7 +13,7 @@
   a two-tone object or a shading ramp is one light/dark edge, not stripes;
 - contrast: min(1, std of luminance / 0.15): a flat or faintly shaded blob is not striped.
 
-Measured (tests/test_metrics_masks.py, a 29-px disk): sharp or blurred stripes at 0-120 degrees,
+Measured (tests/unit/test_metrics_masks.py, a 29-px disk): sharp or blurred stripes at 0-120 degrees,
 periods 4-14 px: >= 0.89; toyzebra's striped test objects (32 px): mean 0.91, min 0.77. Centred
 rings, checkerboards (0 and 45 degrees), noise, brown blobs, two-tone objects: <= 0.01; rings
 whose centre is near the object's edge read as bent stripes: 0.1-0.4. 0.5 separates the two

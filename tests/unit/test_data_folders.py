@@ -15,7 +15,7 @@ from ganlab.data.errors import DataError
 from ganlab.data.folders import MNIST, ImageFolder, UnpairedFolders, missing_root_error
 from ganlab.data.transforms import apply_to_sample, augment_tensor_pipeline
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "data"
+CONF = Path(__file__).resolve().parents[2] / "conf" / "data"
 
 
 def _image(path: Path, size=(40, 30), mode="RGB", seed=0) -> Path:

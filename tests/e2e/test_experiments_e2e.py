@@ -13,7 +13,7 @@ import pytest
 
 from conftest import run_ganlab, summary
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[2] / "conf"
 PRESETS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 TINY = ["model.width=8", "data.image_size=16", "trainer.device=cpu"]
 SWEEP = ["hydra.sweep.subdir=${hydra.job.num}"]  # run dirs named by overrides get too long here

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from ganlab.config.schema import validate
 from ganlab.errors import ConfigError
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 def _compose(overrides: list[str]):

@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 from ganlab.config.trusted import ALLOWED_PREFIXES, check_targets
 from ganlab.errors import ConfigError
 
-CONF = Path(__file__).resolve().parents[1] / "conf"  # the repo's real configs
+CONF = Path(__file__).resolve().parents[2] / "conf"  # the repo's real configs
 
 
 def _compose(overrides):

@@ -15,7 +15,7 @@ from ganlab.models.cyclegan import ResnetGenerator
 from ganlab.models.patchgan import PatchDiscriminator, receptive_field
 from ganlab.models.unet_disc import UNetDiscriminator
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[2] / "conf"
 W = 4  # tiny widths keep every test well under a second
 
 

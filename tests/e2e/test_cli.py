@@ -110,7 +110,7 @@ def test_readme_names_every_command_config_group_and_preset():
     """The README is where a new user looks: every `ganlab` subcommand (nested ones too), every
     config group under conf/ and every experiment preset appears in it."""
     from ganlab.config import CONF_DIR
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     ctx = click.Context(_group())
 
     def paths(group, prefix):

@@ -6,7 +6,7 @@ import ast
 import re
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 COMMAND_LAYER = ("ganlab.__main__", "ganlab.cli", "ganlab.commands")
 
 
