@@ -231,3 +231,46 @@ def test_a_bad_r2_interval_is_one_line_and_creates_nothing(ganlab, tmp_path):
     assert p.returncode == 2
     assert "r2.every=0" in p.stderr and "Traceback" not in p.stderr
     assert not (tmp_path / "outputs").exists()
+
+
+# -- the same weights as before the regularisers ---------------------------------------------------------
+# Fingerprints (sum of w + |w| over each network's state) after a few steps from seed 5, one thread
+# (conftest), written by ganlab at 138748d, whose D step added LeCam, CutMix and the loss's penalty
+# by hand; this code gives them bitwise. A change in a term, its order or its random draws moves
+# them far more than float reordering (other thread counts, machines: about 1e-9 relative) does:
+# runs that differ in one term (mlp-bce_r1, mlp-lecam) are 3e-5 apart.
+FAST = ["trainer.max_steps=4", "trainer.log_every=1", "trainer.eval_every=0", "data.batch_size=8",
+        "trainer.device=cpu", "~logger", "~callbacks", "metrics=none", "seed=5"]
+MLP = ["model=mlp", "data=ring8", "model.hidden=16", "data.dataset.size=256", "~data.evaluators.modes"]
+IMG = ["model.width=8", "model.discriminator.width=8", "data.image_size=16", "data.dataset.size=32",
+       "~data.evaluators.fid_proxy"]
+LECAM = ["loss.lecam.weight=0.5", "loss.lecam.start_steps=1"]
+BEFORE = {
+    "mlp-bce_r1": (MLP + ["loss=bce_r1"], {"G": 91.406860655174, "D": 72.62848873841}),
+    "mlp-lazy_r1": (MLP + ["loss=bce_r1", "loss.adversarial.r1_every=2"], {"G": 91.400756990071, "D": 72.635861092858}),
+    "mlp-wgan_gp": (MLP + ["loss=wgan_gp"], {"G": 91.476295597851, "D": 72.632906793297}),
+    "mlp-lecam": (MLP + LECAM, {"G": 91.406723741442, "D": 72.63058528601}),
+    "cgan-wgan_gp": (["model=cgan", "loss=wgan_gp", *IMG],
+                     {"G": 575.990583078958, "D": 99.00149172041, "G_ema": 591.915242812153}),
+    "unet-cutmix": (["model=dcgan", "model/discriminator=unet", "model.algorithm.cutmix_prob=0.5", "loss=bce_r1",
+                     *LECAM, *IMG], {"G": 516.526812579668, "D": 1503.117659627547, "G_ema": 518.473235973841}),
+    "agan-unet": (["model=agan", "model/discriminator=unet", "data=toyzebra", "model.width=4",
+                   "model.discriminator.width=8", "data.image_size=16", "data.dataset.size=8",
+                   "data.test_dataset.size=4", "data.batch_size=2", "model.algorithm.cutmix_prob=0.5", "loss=bce_r1",
+                   *LECAM, "~data.evaluators.masks", "trainer.max_steps=2"],
+                  {"G_AB": 3043.148418412483, "G_BA": 3056.860377400237, "D_A": 1507.529235247581,
+                   "D_B": 1518.959248924919}),
+}
+
+
+@pytest.mark.parametrize("name", list(BEFORE))
+def test_same_seed_same_weights_as_before_the_regularisers(tmp_path, name):
+    from ganlab.config import compose
+    from ganlab.training.loop import train
+    from ganlab.training.prepare import prepare_run
+    overrides, expected = BEFORE[name]
+    run = prepare_run(compose(FAST + overrides), tmp_path)
+    assert train(run)["status"] == "ok"
+    got = {k: float(sum(t.double().sum() + t.double().abs().sum() for t in m.state_dict().values()
+                        if t.is_floating_point())) for k, m in run.algorithm.modules().items()}
+    assert got == pytest.approx(expected, rel=1e-7, abs=0)
