@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from conftest import summary
+from conftest import checkpoint_tensors, summary
 from ganlab.algorithms.base import StepContext
 from ganlab.algorithms.d_inputs import DInputs
 from ganlab.algorithms.gan import GAN
@@ -217,13 +217,18 @@ TINY = ["debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=
         "trainer.max_steps=4", "~data.evaluators.fid_proxy"]
 
 
-def test_train_with_r2_on_logs_it_next_to_r1(ganlab, tmp_path):
-    ganlab("train", *TINY, "loss=bce_r1", "+regulariser=r2", "model.algorithm.regularisers.r2.every=2",
-           "hydra.run.dir=run")
-    s = summary(tmp_path / "run")
+def test_train_with_r2_on_logs_it_next_to_r1_and_resumes_bitwise(ganlab, tmp_path):
+    r2 = [*TINY, "loss=bce_r1", "+regulariser=r2", "model.algorithm.regularisers.r2.every=2"]
+    ganlab("train", *r2, "hydra.run.dir=straight")
+    s = summary(tmp_path / "straight")
     assert s["status"] == "ok" and s["step"] == 4
     assert {"train/r2", "train/penalty", "train/grad_norm_d_reg"} <= set(s["metrics"])
     assert s["metrics"]["train/r2"] > 0
+    ganlab("train", *r2, "trainer.stop_at_step=3", "hydra.run.dir=resumed", check=False)
+    ganlab("train", f"resume={tmp_path / 'resumed'}")
+    a = checkpoint_tensors(tmp_path / "straight" / "checkpoints" / "last.pt")
+    b = checkpoint_tensors(tmp_path / "resumed" / "checkpoints" / "last.pt")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_a_bad_r2_interval_is_one_line_and_creates_nothing(ganlab, tmp_path):
