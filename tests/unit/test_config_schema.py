@@ -24,7 +24,8 @@ GOOD = [
     # data that needs files: validation itself does not touch them
     "model=dcgan data=folder", "model=cgan data=mnist", "model=cyclegan data=horse2zebra",
     "model=agan data=unpaired_folder",
-    "loss=wgan_gp schedule=wgan_gp", "schedule=linear_decay", "debug=fast", "trainer.precision=bf16",
+    "loss=wgan_gp schedule=wgan_gp", "loss=bce_r1 +regulariser=r2", "model=agan data=toyzebra +regulariser=r2",
+    "schedule=linear_decay", "debug=fast", "trainer.precision=bf16",
     "trainer.device=cuda:1 trainer.stop_at_step=10", "schedule.lr_g=0", "schedule.lr_d=1",
     "trainer.max_steps=0 trainer.max_epochs=3",
     *(f"experiment={p.stem}" for p in sorted((CONF / "experiment").glob("*.yaml"))),

@@ -1,60 +1,28 @@
 """A GAN from noise: images (DCGAN, conditional GAN) or 2D points (the MLP GAN), as phases.
 
-Phases: D every step; G every `g_every` steps (n_critic); with a lazy penalty (R1 every 16 steps
-as StyleGAN2 does) a D regularisation phase on its own interval. Each returns {"loss": tensor to
+Phases: D every step; G every `g_every` steps (n_critic); with a lazy regulariser (R1 every 16
+steps as StyleGAN2 does) a D regularisation phase on its own interval. D's extra loss terms are
+its regularisers (algorithms/regularisers.py). Each returns {"loss": tensor to
 minimise, "train/...": 0-d tensors}; the Run owns everything else (algorithms/base.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 from torch import Tensor, nn
 
+from ganlab.algorithms import regularisers as regs
 from ganlab.algorithms.augment import NoAugment
 from ganlab.algorithms.base import Phase, StepContext
 from ganlab.algorithms.d_inputs import SOURCE_NAMES, DInputs
+from ganlab.algorithms.d_outputs import d_outputs, rate_untouched
 from ganlab.algorithms.ema import EMA
+from ganlab.algorithms.regularisers import check_cutmix
 from ganlab.errors import ConfigError
 from ganlab.losses.lecam import LeCam, lecam_or_none
-from ganlab.losses.unet_cutmix import cutmix_loss
-from ganlab.models.unet_disc import UNetDiscriminator
-
-
-def d_outputs(out) -> list[Tensor]:
-    """A discriminator's outputs as a list of logit tensors (U-Net D: global and per-pixel)."""
-    return [out["global"], out["pixel"]] if isinstance(out, dict) else [out]
-
-
-class FirstOutput(nn.Module):
-    """A D whose first output stands for it (U-Net D: the global logit): for the gradient
-    penalties and for rating images. It calls D's eager forward even when D is compiled
-    (trainer.compile): penalties take a double backward, which compiled graphs do not support."""
-
-    def __init__(self, D: nn.Module):
-        super().__init__()
-        self.D = D
-
-    def forward(self, *args):
-        return d_outputs(eager(self.D)(*args))[0]
-
-
-@torch.no_grad()
-def rate_untouched(D: nn.Module, *args) -> Tensor:
-    """D's first output on images as in training (its current mode: BatchNorm on the batch's
-    statistics), with its buffers (running statistics) restored after: measuring D on held-out
-    images must not change the run."""
-    saved = [b.clone() for b in D.buffers()]
-    out = d_outputs(eager(D)(*args))[0]
-    for b, old in zip(D.buffers(), saved):
-        b.copy_(old)
-    return out
-
-
-def eager(module: nn.Module):
-    """`module` without its torch.compile'd call (nn.Module.compile keeps the eager one)."""
-    return module._call_impl if getattr(module, "_compiled_call_impl", None) is not None else module
 
 
 class GAN:
@@ -64,6 +32,7 @@ class GAN:
                  d_tricks: Sequence = (),   # callables DInputs -> DInputs (training/tricks.py)
                  augment=None,              # the augment group: applied to every image D sees
                  lecam: LeCam | None = None,  # LeCam regularisation of D (loss.lecam; weight 0 = off)
+                 regularisers=None,         # more of D's regularisers: name -> one (conf/regulariser/)
                  ema_decay: float = 0.0,    # 0 = off; else G's weights averaged for sampling/eval
                  ema_warmup: bool = False,  # decay min(ema_decay, (1 + n) / (10 + n)): a short run's EMA
                                             # is not mostly G at initialisation (grey images)
@@ -72,12 +41,13 @@ class GAN:
         self.z_dim, self.num_classes = z_dim, num_classes
         self.d_tricks = list(d_tricks)
         self.augment = augment if augment is not None else NoAugment()
-        self.lecam = lecam_or_none(lecam)
         self.g_every = g_every
-        self.cutmix_prob = check_cutmix(cutmix_prob, D)
-        if self.cutmix_prob and num_classes:
+        cutmix_prob = check_cutmix(cutmix_prob, D)
+        if cutmix_prob and num_classes:
             raise ConfigError("model.algorithm.cutmix_prob: CutMix mixes images of different classes; "
                               "use it with an unconditional model")
+        self.regularisers = regs.d_regularisers(loss=loss, lecam=lecam_or_none(lecam), cutmix_prob=cutmix_prob,
+                                                extra=regularisers)
         self.G_ema = EMA(G, decay=ema_decay, warmup=ema_warmup) if ema_decay > 0 else None
         # fixed noise (and classes: one row per class) so sample grids are comparable over time
         g = torch.Generator().manual_seed(1234)
@@ -96,9 +66,11 @@ class GAN:
     def phases(self) -> list[Phase]:
         phases = [Phase("D", self.d_step, (self.D,), after=self._after_d),
                   Phase("G", self.g_step, (self.G,), every=self.g_every, after=self._update_ema)]
-        if self.loss.penalty_every > 1:  # lazy regularisation: its own phase, on D's optimizer
-            phases.insert(1, Phase("D_reg", self.d_reg_step, (self.D,), optimizer="D",
-                                   every=self.loss.penalty_every))
+        lazy = regs.lazy_intervals(self.regularisers)
+        for i, every in enumerate(lazy):  # lazy regularisation: a phase per interval, on D's optimizer
+            name = "D_reg" if len(lazy) == 1 else f"D_reg{every}"
+            phases.insert(1 + i, Phase(name, partial(self.d_reg_step, every=every), (self.D,), optimizer="D",
+                                       every=every))
         return phases
 
     def _after_d(self) -> None:
@@ -112,15 +84,14 @@ class GAN:
     def state_dict(self) -> dict:
         return {"tricks": [t.state_dict() if hasattr(t, "state_dict") else {} for t in self.d_tricks],
                 "augment": self.augment.state_dict(),
-                "lecam": self.lecam.state_dict() if self.lecam else {}}
+                "lecam": {}} | regs.state_dicts(self.regularisers)
 
     def load_state_dict(self, state: dict) -> None:
         for t, s in zip(self.d_tricks, state.get("tricks", [])):
             if hasattr(t, "load_state_dict"):
                 t.load_state_dict(s)
         self.augment.load_state_dict(state.get("augment", {}))
-        if self.lecam:
-            self.lecam.load_state_dict(state["lecam"])
+        regs.load_state_dicts(self.regularisers, state)
 
     # -- the phases ------------------------------------------------------------------------
     def _noise(self, b: int, device) -> tuple[Tensor, Tensor | None]:
@@ -153,17 +124,8 @@ class GAN:
         loss_d = sum(self.loss.d_loss(r, f, inp.real_target, inp.fake_target) for r, f in zip(outs_r, outs_f))
         d_real, d_fake = outs_r[0], outs_f[0]
         out = {"train/loss_d": loss_d.detach()}
-        if self.lecam:
-            reg = self.lecam(d_real, d_fake)
-            out["train/lecam"] = reg.detach()
-            loss_d = loss_d + reg
-        if self.cutmix_prob and torch.rand(()) < self.cutmix_prob:
-            loss_d = loss_d + cutmix_loss(self.D, inp.real, inp.fake)
-        penalty = None if self.loss.penalty_every > 1 else self.loss.penalty(FirstOutput(self.D), inp.real, inp.fake,
-                                                                             inp.real_cond)
-        if penalty is not None:
-            out["train/penalty"] = penalty.detach()
-            loss_d = loss_d + penalty
+        in_step = [r for r in self.regularisers if r.every == 1]
+        loss_d = regs.add_terms(loss_d, out, in_step, self.D, inp, d_real, d_fake)
         p_real, p_fake = self.loss.d_output(d_real), self.loss.d_output(d_fake)
         out |= {"loss": loss_d, "train/d_real": p_real.mean(), "train/d_fake": p_fake.mean()}
         if self.d_tricks:  # D's output per provenance: only tricks mix sources (else d_real, d_fake say it)
@@ -172,12 +134,15 @@ class GAN:
         self.augment.observe(p_real - (self.loss.threshold or 0.0))
         return out | self.augment.stats()
 
-    def d_reg_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
-        """The lazy penalty alone, scaled by its interval (StyleGAN2: the same strength on average)."""
-        real, real_y, fake, _ = self._real_and_fake(batch)
-        real, fake = self.augment(real), self.augment(fake)
-        penalty = self.loss.penalty(FirstOutput(self.D), real, fake, real_y) * self.loss.penalty_every
-        return {"loss": penalty, "train/penalty": penalty.detach()}
+    def d_reg_step(self, batch: dict[str, Tensor], ctx: StepContext, every: int) -> dict[str, Tensor]:
+        """The lazy regularisers of interval `every` alone, each scaled by it (StyleGAN2: the same
+        strength on average), on a fresh batch without tricks."""
+        real, real_y, fake, fake_y = self._real_and_fake(batch)
+        inp = DInputs(real=self.augment(real), fake=self.augment(fake), real_cond=real_y, fake_cond=fake_y)
+        out = {}
+        due = [r for r in self.regularisers if r.every == every]
+        loss = regs.add_terms(None, out, due, self.D, inp, None, None, scale=every)
+        return {"loss": loss} | out
 
     def g_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         z, y = self._noise(batch["x"].shape[0], batch["x"].device)
@@ -231,15 +196,6 @@ class GAN:
         out = G(z) if self.fixed_y is None else G(z, self.fixed_y.to(device))
         G.train(was_training)
         return out
-
-
-def check_cutmix(prob: float, D: nn.Module) -> float:
-    """CutMix needs a D with a per-pixel output (the U-Net D)."""
-    if not 0.0 <= prob <= 1.0:
-        raise ConfigError(f"model.algorithm.cutmix_prob={prob}: must be in [0, 1]")
-    if prob and not isinstance(D, UNetDiscriminator):
-        raise ConfigError("model.algorithm.cutmix_prob needs the U-Net discriminator (model/discriminator=unet)")
-    return float(prob)
 
 
 def d_accuracy(loss, p_real: Tensor, p_fake: Tensor) -> dict[str, Tensor]:

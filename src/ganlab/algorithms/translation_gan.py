@@ -17,22 +17,22 @@ return a logit map (PatchGAN) or {"global", "pixel"} (U-Net D, Schönfeld et al.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
 
+from ganlab.algorithms import regularisers as regs
 from ganlab.algorithms.augment import NoAugment
 from ganlab.algorithms.base import Phase, StepContext
 from ganlab.algorithms.d_inputs import DInputs
-from ganlab.algorithms.gan import FirstOutput, check_cutmix, d_accuracy, d_outputs, per_source, rate_untouched
+from ganlab.algorithms.d_outputs import FirstOutput, d_outputs, rate_untouched
+from ganlab.algorithms.gan import d_accuracy, per_source
 from ganlab.algorithms.image_pool import ImagePool
 from ganlab.errors import ConfigError
 from ganlab.losses import translation as losses
 from ganlab.losses.lecam import LeCam, lecam_or_none
-from ganlab.losses.unet_cutmix import cutmix_loss
 
 
 class TranslationGAN:
@@ -49,6 +49,7 @@ class TranslationGAN:
                  d_tricks: Sequence = (),
                  augment=None,                   # the augment group: one pipeline (one ADA p) for both Ds
                  lecam: LeCam | None = None,     # LeCam regularisation, with EMAs per D (weight 0 = off)
+                 regularisers=None,              # more of D's regularisers: name -> one (conf/regulariser/)
                  order: str = "d_first",         # d_first (what configs without `order` meant) | g_first
                  n_visuals: int = 4):
         self.G_AB, self.G_BA, self.D_A, self.D_B, self.loss = G_AB, G_BA, D_A, D_B, loss
@@ -56,11 +57,12 @@ class TranslationGAN:
         self.pools = {"A": ImagePool(size=pool_size), "B": ImagePool(size=pool_size)}
         self.d_tricks = list(d_tricks)
         self.augment = augment if augment is not None else NoAugment()
-        lecam = lecam_or_none(lecam)
-        self.lecam = {"A": lecam, "B": copy.deepcopy(lecam)} if lecam else {}
         self.n_visuals = n_visuals
         self.g_every = g_every
-        self.cutmix_prob = check_cutmix(cutmix_prob, D_A)
+        # each D its own (LeCam: EMAs per D). No lazy phase here: every one runs in D's phase, every step
+        cutmix_prob = regs.check_cutmix(cutmix_prob, D_A)
+        mine = regs.d_regularisers(loss=loss, lecam=lecam_or_none(lecam), cutmix_prob=cutmix_prob, extra=regularisers)
+        self.regularisers = {"A": mine, "B": regs.copies(mine)}
         if order not in ("g_first", "d_first"):
             raise ConfigError(f"model.algorithm.order={order!r}: choose g_first or d_first")
         self.d_first = order == "d_first"
@@ -84,7 +86,7 @@ class TranslationGAN:
         return {"pools": {k: p.state_dict() for k, p in self.pools.items()},
                 "tricks": [t.state_dict() if hasattr(t, "state_dict") else {} for t in self.d_tricks],
                 "augment": self.augment.state_dict(),
-                "lecam": {k: lc.state_dict() for k, lc in self.lecam.items()}}
+                **_by_name({k: regs.state_dicts(r) for k, r in self.regularisers.items()}, default={"lecam": {}})}
 
     def load_state_dict(self, state: dict) -> None:
         for k, p in self.pools.items():
@@ -93,8 +95,8 @@ class TranslationGAN:
             if hasattr(t, "load_state_dict"):
                 t.load_state_dict(s)
         self.augment.load_state_dict(state.get("augment", {}))
-        for k, lc in self.lecam.items():
-            lc.load_state_dict(state["lecam"][k])
+        for k, r in self.regularisers.items():
+            regs.load_state_dicts(r, {name: state[name][k] for name in regs.state_dicts(r)})
 
     # -- D phase ---------------------------------------------------------------------------
     def _d_side(self, D: nn.Module, real: Tensor, fake: Tensor, name: str, ctx: StepContext) -> dict[str, Tensor]:
@@ -105,16 +107,8 @@ class TranslationGAN:
         outs_r, outs_f = d_outputs(D(inp.real)), d_outputs(D(inp.fake))
         loss = sum(self.loss.d_loss(r, f, inp.real_target, inp.fake_target) for r, f in zip(outs_r, outs_f))
         stats = {}
-        lecam = self.lecam.get(name.upper())
-        if lecam is not None:
-            reg = lecam(outs_r[0], outs_f[0])
-            stats[f"train/lecam_{name}"] = reg.detach()
-            loss = loss + reg
-        if self.cutmix_prob and torch.rand(()) < self.cutmix_prob:
-            loss = loss + cutmix_loss(D, inp.real, inp.fake)
-        penalty = self.loss.penalty(FirstOutput(D), inp.real, inp.fake)
-        if penalty is not None:
-            loss = loss + penalty
+        loss = regs.add_terms(loss, stats, self.regularisers[name.upper()], D, inp, outs_r[0], outs_f[0],
+                              suffix=f"_{name}")
         p_real, p_fake = self.loss.d_output(outs_r[0]), self.loss.d_output(outs_f[0])
         self.augment.observe(p_real - (self.loss.threshold or 0.0))
         stats[f"train/d_real_{name}"], stats[f"train/d_fake_{name}"] = p_real.mean(), p_fake.mean()
@@ -241,6 +235,16 @@ def _graph_of(*modules: nn.Module):
     finally:
         for p, w in zip(params, was):
             p.requires_grad_(w)
+
+
+def _by_name(states: dict[str, dict], default: dict) -> dict:
+    """Per-D regulariser states {D: {name: state}} as the checkpoint keeps them: {name: {D: state}}
+    ("lecam": {"A": ..., "B": ...}; {} when off)."""
+    out = dict(default)
+    for d, by_name in states.items():
+        for name, state in by_name.items():
+            out.setdefault(name, {})[d] = state
+    return out
 
 
 def _key(a: Tensor, b: Tensor, ctx: StepContext) -> tuple:

@@ -5,7 +5,8 @@ Conventions:
   Targets (per sample, shape (B,)) are where label smoothing / flipping lands; only the
   probabilistic losses (bce, lsgan) use them, the others document that they ignore them.
 - `g_loss(fake)` is minimised by G.
-- `penalty(D, real, fake, cond)` adds a regulariser computed by the loss itself (WGAN-GP).
+- `penalties()` names the regularisers of D the loss asks for, name -> keyword arguments
+  (WGAN-GP: {"gp": ...}); algorithms/regularisers.py builds them (PENALTIES) and owns their maths.
 - `after_d_step(D)` runs after D's optimizer step (WGAN weight clipping).
 - `d_output(x)` maps raw outputs to what `train/d_real` / `train/d_fake` report:
   probabilities for bce, raw values otherwise.
@@ -33,8 +34,6 @@ def _targets(target: Tensor | None, like: Tensor, default: float) -> Tensor:
 
 
 class AdversarialLoss:
-    # the penalty runs in D's phase every step (1), or lazily as its own phase every N steps
-    penalty_every: int = 1
     # where d_output separates "real" from "fake" (for D's accuracy); None: no such line (WGAN)
     threshold: float | None = 0.0
     # D's loss when it outputs `threshold` on every sample (a D guessing at random); None: unknown
@@ -47,8 +46,8 @@ class AdversarialLoss:
     def g_loss(self, fake: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def penalty(self, D: nn.Module, real: Tensor, fake: Tensor, cond: Tensor | None = None) -> Tensor | None:
-        return None
+    def penalties(self) -> dict[str, dict]:
+        return {}
 
     def after_d_step(self, D: nn.Module) -> None:
         return None
@@ -67,12 +66,10 @@ class BCE(AdversarialLoss):
 
     def __init__(self, *, r1_gamma: float = 0.0,
                  r1_every: int = 1):  # > 1: lazy R1 every N steps, scaled by N (StyleGAN2 uses 16)
-        self.r1_gamma, self.penalty_every = r1_gamma, max(1, r1_every) if r1_gamma else 1
+        self.r1_gamma, self.r1_every = r1_gamma, max(1, r1_every)
 
-    def penalty(self, D, real, fake, cond=None):
-        if not self.r1_gamma:
-            return None
-        return self.r1_gamma / 2 * r1_penalty(D, real, cond)
+    def penalties(self):
+        return {"r1": {"gamma": self.r1_gamma, "every": self.r1_every}} if self.r1_gamma else {}
 
     def d_loss(self, real, fake, real_target=None, fake_target=None):
         return (F.binary_cross_entropy_with_logits(real, _targets(real_target, real, 1.0))
@@ -146,23 +143,11 @@ class WGANGP(WGAN):
         super().__init__(clip=0.0)
         self.gp_lambda = gp_lambda
 
-    def penalty(self, D, real, fake, cond=None):
-        b = real.shape[0]
-        alpha = torch.rand(b, *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
-        x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
-        out = D(x_hat) if cond is None else D(x_hat, cond)
-        (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
-        return self.gp_lambda * gradient_penalty(grad)
+    def penalties(self):
+        return {"gp": {"weight": self.gp_lambda}}
 
 
 def gradient_penalty(grad: Tensor) -> Tensor:
     """(||g||_2 - 1)^2 averaged over the batch; g has shape (B, ...)."""
     return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
 
-
-def r1_penalty(D: nn.Module, real: Tensor, cond: Tensor | None = None) -> Tensor:
-    """E ||grad_x D(x)||^2 on real samples."""
-    x = real.detach().requires_grad_(True)
-    out = D(x) if cond is None else D(x, cond)
-    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
-    return grad.flatten(1).pow(2).sum(1).mean()
