@@ -232,15 +232,12 @@ class Run:
         for k, cb in self.callbacks.items():
             if k in state["callbacks"]:
                 cb.load_state_dict(state["callbacks"][k])
-        # checkpoints written before the rename say last_metrics / latest
-        self.metrics = dict(state.get("metrics", state.get("last_metrics", {})))
-        self.pending_stats = dict(state.get("pending_stats", state.get("latest", {})))
-        self.timings = dict(state.get("timings", {}))
-        for key in [k for ev in self.evaluators.values() for k in getattr(ev, "clocked", ())]:
-            if key in self.metrics:  # a checkpoint from before `timings`: its clocked values move there
-                self.timings[key] = self.metrics.pop(key)
-        self.protocols = dict(state.get("protocols", {}))
-        self.pending_eval = bool(state.get("pending_eval", False))
+        # in today's form (an earlier version's: training/resume.upgrade_checkpoint, called first)
+        self.metrics = dict(state["metrics"])
+        self.pending_stats = dict(state["pending_stats"])
+        self.timings = dict(state["timings"])
+        self.protocols = dict(state["protocols"])
+        self.pending_eval = bool(state["pending_eval"])
         self.events = list(state["events"])
         ckpt_io.set_rng_state(mine["rng"])
 
