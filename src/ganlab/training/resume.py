@@ -149,7 +149,7 @@ def upgrade_checkpoint(state: dict, *, clocked=()) -> dict:
 def upgrade_config(node):
     """A checkpoint's stored config in today's form: the checkpoint stays loadable and resumable.
     - before 2026-12-01 (1388ed5): OLD_FID evaluators, with `feature: <name>` (and `weights_path`)
-    - before 2026-12-05: the lr policies under OLD_POLICIES (training/schedules.py)."""
+    - before 2026-12-05 (943c867): the lr policies under OLD_POLICIES (training/schedules.py)."""
     if isinstance(node, list):
         return [upgrade_config(v) for v in node]
     if not isinstance(node, dict):
