@@ -194,7 +194,7 @@ def test_config_table_shows_the_pieces_and_tuned_defaults_that_ran(tmp_path):
     cfg["tricks"] = {"perfect_g": {"_target_": "ganlab.algorithms.tricks.PerfectG", "switch_epoch": 150,
                                    "sigma": 0.1}, "off": None}
     cfg["trainer"] |= {"max_steps": 10000, "eval_every": 500}
-    cfg["schedule"] |= {"lr_policy": {"_target_": "ganlab.training.schedules.LinearDecay", "decay_start": 0.5}}
+    cfg["schedule"] |= {"lr_policy": {"_target_": "ganlab.training.build.LinearDecay", "decay_start": 0.5}}
     (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     (run / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(["trainer.eval_every=500"]))
     s = json.loads((run / "summary.json").read_text())

@@ -194,3 +194,36 @@ def test_a_non_finite_failure_says_how_to_resume_with_a_lower_lr(tmp_path):
     r = _shell(retry.replace("trainer.max_steps", "x") + " trainer.max_steps=4", tmp_path)
     assert r.returncode == 0, r.stderr
     assert summary(tmp_path / "run")["status"] == "ok" and summary(tmp_path / "run")["step"] == 4
+
+
+# -- checkpoints written by earlier versions ----------------------------------------------------
+
+def test_an_earlier_versions_checkpoint_is_upgraded_in_one_place():
+    from ganlab.training.resume import upgrade_checkpoint
+
+    old = {"last_metrics": {"train/loss_d": 1.0, "val/samples_per_s": 9.0}, "latest": {"train/loss_d": 1.0},
+           "config": {"schedule": {"lr_policy": {"_target_": "ganlab.training.schedules.LinearDecay",
+                                                 "decay_start": 0.5}}}}
+    new = upgrade_checkpoint(old, clocked=["val/samples_per_s"])
+    assert new["metrics"] == {"train/loss_d": 1.0} and new["timings"] == {"val/samples_per_s": 9.0}
+    assert new["pending_stats"] == {"train/loss_d": 1.0} and "last_metrics" not in new and "latest" not in new
+    assert new["protocols"] == {} and new["pending_eval"] is False
+    assert new["config"]["schedule"]["lr_policy"] == {"_target_": "ganlab.training.build.LinearDecay",
+                                                      "decay_start": 0.5}
+
+
+def test_a_run_whose_checkpoint_an_earlier_version_wrote_resumes_changing_nothing_else(tmp_path):
+    import torch
+
+    run_ganlab("train", *TINY, "schedule=linear_decay", "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
+    last = tmp_path / "run" / "checkpoints" / "last.pt"
+    state = torch.load(last, weights_only=True)
+    state["config"]["schedule"]["lr_policy"]["_target_"] = "ganlab.training.schedules.LinearDecay"
+    state["last_metrics"], state["latest"] = state.pop("metrics"), state.pop("pending_stats")
+    for key in ("timings", "protocols", "pending_eval"):
+        del state[key]
+    torch.save(state, last)
+    p = run_ganlab("resume", "run", "trainer.max_steps=3", cwd=tmp_path)
+    assert "(changed: trainer.max_steps)" in p.stdout + p.stderr
+    s = summary(tmp_path / "run")
+    assert s["status"] == "ok" and s["step"] == 3 and "train/loss_d" in s["metrics"]

@@ -129,3 +129,49 @@ def test_the_layer_check_catches_an_upward_import():
     layers = documented_layers()
     assert _layer("ganlab.models.dcgan", layers)[1] < _layer("ganlab.training.loop", layers)[1]
     assert _layer("ganlab.callbacks.health", layers)[1] == _layer("ganlab.algorithms.gan", layers)[1]
+
+
+# -- what callbacks and evaluators see of a run -------------------------------------------------
+
+def _members(protocol) -> set[str]:
+    """A Protocol's attributes and methods, its bases' included."""
+    names = set()
+    for cls in protocol.__mro__:
+        if cls.__module__.startswith("ganlab."):
+            names |= set(getattr(cls, "__annotations__", {})) | {k for k in vars(cls) if not k.startswith("_")}
+    return names
+
+
+def _run_uses(package: str) -> dict[str, set[str]]:
+    """`run.<name>` in the functions of `package` that take a parameter called `run`, by name ->
+    where."""
+    uses: dict[str, set[str]] = {}
+    for path in sorted((SRC / "ganlab" / package).glob("*.py")):
+        for fn in ast.walk(ast.parse(path.read_text())):
+            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) and "run" in {a.arg for a in fn.args.args}:
+                for node in ast.walk(fn):
+                    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "run":
+                        uses.setdefault(node.attr, set()).add(f"{path.name}:{node.lineno}")
+    return uses
+
+
+def test_callbacks_and_evaluators_use_only_their_narrow_view_of_the_run():
+    from ganlab.callbacks.base import RunView
+    from ganlab.metrics.context import EvalContext
+
+    for package, protocol in (("callbacks", RunView), ("metrics", EvalContext)):
+        outside = {k: sorted(v) for k, v in _run_uses(package).items() if k not in _members(protocol)}
+        assert not outside, f"{package}/ uses run attributes that {protocol.__name__} does not declare: {outside}"
+
+
+def test_the_training_run_provides_every_member_of_the_views():
+    from ganlab.callbacks.base import RunView
+    from ganlab.training.run import Run
+
+    tree = ast.parse((SRC / "ganlab" / "training" / "run.py").read_text())
+    init = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    assigned = {t.attr for n in ast.walk(init) if isinstance(n, ast.Assign | ast.AnnAssign)
+                for t in ast.walk(n) if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                and t.value.id == "self"}
+    missing = sorted(m for m in _members(RunView) if not hasattr(Run, m) and m not in assigned)
+    assert not missing, f"Run lacks {missing}"

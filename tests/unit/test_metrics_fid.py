@@ -186,13 +186,13 @@ def test_extractor_is_chosen_by_target_and_names_itself(tmp_path):
 
 
 def test_old_checkpoint_evaluators_are_upgraded():
-    from ganlab.training.restore import upgrade_evaluators
+    from ganlab.training.resume import upgrade_config
 
     old = {"data": {"evaluators": {"fid_proxy": {"_target_": "ganlab.metrics.evaluators.FIDKID",
                                                  "feature": "random_conv", "n_samples": 10}}},
            "metrics": {"fid": {"_target_": "ganlab.metrics.evaluators.FIDKID", "feature": "inception",
                                "weights_path": "w.pth"}}}
-    new = upgrade_evaluators(old)
+    new = upgrade_config(old)
     assert new["data"]["evaluators"]["fid_proxy"] == {
         "_target_": "ganlab.metrics.evaluators.FIDKIDEvaluator", "n_samples": 10,
         "feature": {"_target_": "ganlab.metrics.features.RandomConvFeatures"}}

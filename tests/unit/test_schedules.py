@@ -5,9 +5,8 @@ import torch
 
 from ganlab.config import compose
 from ganlab.errors import ConfigError
-from ganlab.training.build import build_node, build_optimizers
+from ganlab.training.build import ConstantLR, LinearDecay, build_node, build_optimizers
 from ganlab.training.resume import changed_keys
-from ganlab.training.schedules import ConstantLR, LinearDecay
 
 
 def test_linear_decay_multipliers():
@@ -49,4 +48,4 @@ def test_old_string_form_is_a_config_error():
         build_node("linear_decay", "schedule.lr_policy")
     saved = {"schedule": {"lr_policy": "constant", "decay_start": 0.5}}
     with pytest.raises(ConfigError, match=r"schedule.lr_policy='constant' in the run being resumed.*_target_"):
-        changed_keys(saved, {"schedule": {"lr_policy": {"_target_": "ganlab.training.schedules.ConstantLR"}}})
+        changed_keys(saved, {"schedule": {"lr_policy": {"_target_": "ganlab.training.build.ConstantLR"}}})

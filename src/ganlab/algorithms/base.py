@@ -1,6 +1,7 @@
-"""What every algorithm declares: its networks and its phases. The loop runs the phases; the Run
-(training/run.py) owns everything around one phase — requires_grad, autocast and loss scaling,
-gradient accumulation, backward, the optimizer and scheduler steps, the NaN/Inf check.
+"""What every algorithm declares: its networks and its phases. The phase runner (training/step.py)
+owns everything around one phase — requires_grad, autocast and loss scaling, gradient
+accumulation, backward, the optimizer step, the NaN/Inf check; the loop (training/loop.py) steps
+the schedulers and advances the step.
 
     class MyAlgorithm:
         def modules(self) -> dict[str, nn.Module]: ...      # everything with weights (checkpointed)

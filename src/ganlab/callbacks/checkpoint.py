@@ -11,7 +11,7 @@ import math
 import os
 from pathlib import Path
 
-from ganlab.callbacks.base import Callback
+from ganlab.callbacks.base import Callback, RunView
 from ganlab.errors import ConfigError
 
 log = logging.getLogger("ganlab")
@@ -30,10 +30,10 @@ class Checkpoint(Callback):
         self.ranked: list[tuple[float, int]] = []  # (value, step) of kept checkpoints, best first
         self.last_at: int | None = None  # the step last.pt was last asked for (no second write of it)
 
-    def _dir(self, run) -> Path:
+    def _dir(self, run: RunView) -> Path:
         return run.dir / "checkpoints"
 
-    def on_step_end(self, run, metrics):
+    def on_step_end(self, run: RunView, metrics):
         if self.every and run.step % self.every == 0:
             run.request_checkpoint("last.pt")
             self.last_at = run.step
@@ -42,11 +42,11 @@ class Checkpoint(Callback):
         if self.monitor and self.monitor.startswith("train/") and self.monitor in metrics:
             self._consider(run, metrics[self.monitor])
 
-    def on_eval_end(self, run, metrics):
+    def on_eval_end(self, run: RunView, metrics):
         if self.monitor and self.monitor in metrics:
             self._consider(run, metrics[self.monitor])
 
-    def on_train_end(self, run, status):
+    def on_train_end(self, run: RunView, status):
         if status != "failed" and self.last_at != run.step:  # after a NaN the last good last.pt stays
             run.request_checkpoint("last.pt")
         if self.monitor and not self.ranked and status == "ok":
@@ -56,7 +56,7 @@ class Checkpoint(Callback):
     def _better(self, a: float, b: float) -> bool:
         return a > b if self.mode == "max" else a < b
 
-    def _consider(self, run, value: float) -> None:
+    def _consider(self, run: RunView, value: float) -> None:
         if not math.isfinite(value):
             return
         if self.ranked and not self._better(value, self.ranked[-1][0]) and len(self.ranked) >= self.top_k:

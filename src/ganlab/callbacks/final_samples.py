@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from ganlab.callbacks.base import Callback
+from ganlab.callbacks.base import Callback, RunView
 from ganlab.files import atomic_write_bytes
 
 SAMPLE_RE = re.compile(r"^(?P<name>[^.].*)_step(?P<step>\d+)\.png$")
@@ -25,7 +25,7 @@ class FinalSamples(Callback):
                  frame_ms: int = 250):
         self.n, self.max_frames, self.frame_ms = n, max_frames, frame_ms
 
-    def on_train_end(self, run, status):
+    def on_train_end(self, run: RunView, status):
         if status == "failed":  # non-finite networks: nothing worth drawing
             return
         with run.isolated_rng(), torch.no_grad():  # the final checkpoint's RNG stays training's
@@ -33,7 +33,7 @@ class FinalSamples(Callback):
         for name, files in sample_series(run.dir / "samples").items():
             write_gif(files, run.dir / f"samples_{name}.gif", max_frames=self.max_frames, frame_ms=self.frame_ms)
 
-    def write_final(self, run) -> None:
+    def write_final(self, run: RunView) -> None:
         alg = run.algorithm
         if not hasattr(alg, "generate"):  # translation: its panels, labeled
             if hasattr(alg, "visuals"):

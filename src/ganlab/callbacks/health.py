@@ -21,7 +21,7 @@ from collections import deque
 
 import torch
 
-from ganlab.callbacks.base import Callback
+from ganlab.callbacks.base import Callback, RunView
 from ganlab.data.loader import Position
 
 WINDOWED = ("train/loss_d", "train/loss_g", "train/d_acc")  # checked as means over the logging interval
@@ -59,7 +59,7 @@ class HealthWatch(Callback):
         self.sums: dict[str, list] = {}  # WINDOWED stat -> [sum, count] since the last logged step
 
     # -- the checks ------------------------------------------------------------------------
-    def _persist(self, run, kind: str, condition: bool, message: str, *, patience: int | None = None) -> None:
+    def _persist(self, run: RunView, kind: str, condition: bool, message: str, *, patience: int | None = None) -> None:
         self.counts[kind] = self.counts.get(kind, 0) + 1 if condition else 0
         if self.counts[kind] >= (self.patience if patience is None else patience) and kind not in self.raised:
             self.raised.add(kind)
@@ -67,7 +67,7 @@ class HealthWatch(Callback):
         elif not condition:
             self.raised.discard(kind)
 
-    def _spike(self, run, name: str, value: float, floor: float | None = None) -> None:
+    def _spike(self, run: RunView, name: str, value: float, floor: float | None = None) -> None:
         """floor: a value at or below it is never a spike (D's loss of a D guessing at random)."""
         hist = self.history.setdefault(name, deque(maxlen=self.window))
         if len(hist) >= self.window // 2:
@@ -86,7 +86,7 @@ class HealthWatch(Callback):
                 self.raised.discard(kind)
         hist.append(value)
 
-    def _accumulate(self, run) -> None:
+    def _accumulate(self, run: RunView) -> None:
         """Adds this step's WINDOWED stats (the Run's newest values of the stats this step made) to
         the window's sums; device tensors stay on the device (no sync until the logged step)."""
         stats = getattr(run, "pending_stats", None)
@@ -107,7 +107,7 @@ class HealthWatch(Callback):
         self.sums.clear()
         return means
 
-    def on_step_end(self, run, metrics):
+    def on_step_end(self, run: RunView, metrics):
         self._accumulate(run)
         if not metrics:
             return
@@ -141,7 +141,7 @@ class HealthWatch(Callback):
             with run.isolated_rng():
                 self._diversity(run)
 
-    def on_eval_end(self, run, metrics):
+    def on_eval_end(self, run: RunView, metrics):
         gap = metrics.get("val/d_overfit_gap")
         if gap is None:
             return
@@ -157,7 +157,7 @@ class HealthWatch(Callback):
         x = x.flatten(1).float()
         return float(torch.pdist(x).mean()) if x.shape[0] > 1 else 0.0
 
-    def _diversity(self, run) -> None:
+    def _diversity(self, run: RunView) -> None:
         if not hasattr(run.algorithm, "fixed_samples"):
             return
         if self.real_diversity is None:

@@ -11,7 +11,7 @@ import time
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ganlab.callbacks.base import Callback
+from ganlab.callbacks.base import Callback, RunView
 
 log = logging.getLogger("ganlab")
 D_OUTPUTS = ("train/d_real", "train/d_fake")
@@ -38,7 +38,7 @@ class ProgressBar(Callback):
         self.last_logged = -1
         self.swapped: list[tuple[logging.Logger, logging.Handler, logging.Handler]] = []
 
-    def on_train_start(self, run):
+    def on_train_start(self, run: RunView):
         # a sweep job's console may be shared by parallel jobs: their bars would overwrite each other
         use_bar = self.rich == "always" or (self.rich == "auto" and sys.stdout.isatty()
                                             and not getattr(run, "console_prefix", ""))
@@ -66,7 +66,7 @@ class ProgressBar(Callback):
                     logger.addHandler(rich)
                     self.swapped.append((logger, h, rich))
 
-    def _rate_and_eta(self, run) -> str:
+    def _rate_and_eta(self, run: RunView) -> str:
         """it/s since the last report (evaluation excluded), and the time left at that pace."""
         t0, s0 = self.window
         now = time.perf_counter()
@@ -75,7 +75,7 @@ class ProgressBar(Callback):
         left = (run.total_steps - run.step) / rate if rate else 0.0
         return f"{rate:.1f} it/s  ETA {_hms(left)}" if rate else ""
 
-    def on_step_end(self, run, metrics):
+    def on_step_end(self, run: RunView, metrics):
         shown = losses(metrics) + [k for k in D_OUTPUTS if k in metrics]
         stats = "  ".join(f"{k.split('/')[-1]}={metrics[k]:.3f}" for k in shown)
         rate = None
@@ -91,12 +91,12 @@ class ProgressBar(Callback):
                      rate if rate is not None else self._rate_and_eta(run),
                      extra={"file_only": self.bar is not None})
 
-    def on_eval_end(self, run, metrics):
+    def on_eval_end(self, run: RunView, metrics):
         text = "  ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items()))
         log.info("eval @ step %d: %s", run.step, text)
         self.window = (time.perf_counter(), run.step)  # the pace excludes evaluation
 
-    def on_train_end(self, run, status):
+    def on_train_end(self, run: RunView, status):
         if self.bar is not None:
             self.bar.stop()
         for logger, plain, rich in self.swapped:

@@ -8,7 +8,7 @@ the "after" mean."""
 
 from __future__ import annotations
 
-from ganlab.callbacks.base import Callback
+from ganlab.callbacks.base import Callback, RunView
 from ganlab.errors import ConfigError
 
 KEYS = ("train/d_real", "train/d_fake", "train/d_on_real", "train/d_on_fake", "train/d_on_noisy_real",
@@ -24,13 +24,13 @@ class SwitchStats(Callback):
         self.sums: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
         self.switched_at: int | None = None
 
-    def _after(self, run) -> bool:
+    def _after(self, run: RunView) -> bool:
         # run.step counts finished steps; the step just finished ran at index run.step - 1
         if self.switch_step is not None:
             return run.step - 1 >= self.switch_step
         return run.epoch >= self.switch_epoch
 
-    def on_step_end(self, run, metrics):
+    def on_step_end(self, run: RunView, metrics):
         fresh = run.fresh
         after = self._after(run)
         if after and self.switched_at is None:

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from torch.utils.tensorboard import SummaryWriter  # noqa: E402
 
-from ganlab.callbacks.base import Callback  # noqa: E402
+from ganlab.callbacks.base import Callback, RunView  # noqa: E402
 from ganlab.files import atomic_save_figure, atomic_save_image  # noqa: E402
 
 log = logging.getLogger("ganlab")
@@ -69,17 +69,17 @@ class TensorBoard(Callback):
         self.hparam_keys = list(hparams)
         self.max_files = max_sample_files
 
-    def on_step_end(self, run, metrics):
+    def on_step_end(self, run: RunView, metrics):
         for k, v in metrics.items():
             run.logger.scalar(k, v, run.step)
         if self.sample_every and (run.step % self.sample_every == 0 or run.step == 1):
             self.log_samples(run)
 
-    def on_eval_end(self, run, metrics):
+    def on_eval_end(self, run: RunView, metrics):
         for k, v in metrics.items():
             run.logger.scalar(k, v, run.step)
 
-    def on_train_end(self, run, status):
+    def on_train_end(self, run: RunView, status):
         if status == "failed":
             return
         if self.sample_every:
@@ -88,7 +88,7 @@ class TensorBoard(Callback):
         metric_tags = sorted(k for k in run.metrics if k.startswith("val/") or k in COMMON_METRICS)
         run.logger.hparams(run_hparams(run, self.hparam_keys), metric_tags)
 
-    def log_samples(self, run) -> None:
+    def log_samples(self, run: RunView) -> None:
         if not hasattr(run.algorithm, "visuals"):  # an algorithm that draws nothing
             return
         out_dir = run.dir / "samples"

@@ -56,7 +56,7 @@ def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: in
     from ganlab.metrics.evaluators import FIDKIDEvaluator
     from ganlab.metrics.features import WEIGHTS_KEY, feature_node
     from ganlab.training.build import build_dataset, build_evaluators, build_node, evaluator_nodes
-    from ganlab.training.restore import load_algorithm
+    from ganlab.training.resume import load_algorithm
     from ganlab.training.runtime import pick_device
     ckpt = str(checkpoint_in(ckpt))
     wanted = [m.strip() for m in names.strip("[]").split(",") if m.strip()]

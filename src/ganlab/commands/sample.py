@@ -38,7 +38,7 @@ def command(ckpt: str, n: int | None, out: str, seed: int, nrow: int | None, ste
             device: str) -> None:
     """Images (or a 2D scatter over the true modes) from a checkpoint alone (a run directory: its
     best.pt, else last.pt); or interpolation strips between noise points."""
-    from ganlab.training.restore import load_algorithm
+    from ganlab.training.resume import load_algorithm
     from ganlab.training.runtime import pick_device
     ckpt = str(checkpoint_in(ckpt))
     n = n or (4 if mode == "interpolate" else 64)

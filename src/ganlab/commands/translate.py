@@ -28,7 +28,7 @@ def command(ckpt: str, input_dir: Path, out: Path, direction: str, batch_size: i
     from torchvision.transforms import v2
 
     from ganlab.data.folders import EXTENSIONS
-    from ganlab.training.restore import load_algorithm
+    from ganlab.training.resume import load_algorithm
     from ganlab.training.runtime import pick_device
     ckpt = str(checkpoint_in(ckpt))
     device = pick_device(device)

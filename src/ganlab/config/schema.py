@@ -59,7 +59,7 @@ DEVICE = Rule(lambda v: isinstance(v, str) and re.fullmatch(r"auto|cpu|cuda(:\d+
 # a node since the policy is chosen by _target_; the old `lr_policy: linear_decay` lands here
 LR_POLICY = Rule(lambda v: isinstance(v, dict) and "_target_" in v,
                  "a config node with a _target_, e.g. schedule=linear_decay or schedule.lr_policy="
-                 "{_target_: ganlab.training.schedules.LinearDecay, decay_start: 0.5}")
+                 "{_target_: ganlab.training.build.LinearDecay, decay_start: 0.5}")
 
 # key -> rule; a key absent from the composed config is skipped (e.g. data.image_size of 2D data)
 RULES: dict[str, Rule] = {

@@ -8,6 +8,7 @@ from torch import nn
 
 from ganlab import signals
 from ganlab.errors import ConfigError
+from ganlab.metrics.context import EvalContext
 
 
 class ModeCoverage:
@@ -21,7 +22,7 @@ class ModeCoverage:
                          "mode_captured": ">= 1 high-quality sample nearest to it"}
 
     @torch.no_grad()
-    def __call__(self, run) -> dict[str, float]:
+    def __call__(self, run: EvalContext) -> dict[str, float]:
         from ganlab.metrics.modes import mode_metrics
         data = run.dataset("train")
         # a fresh but reproducible draw per eval step
@@ -44,7 +45,7 @@ class TranslationMetrics:
                          "bg_l1": "mean |out - in| outside the true mask, images in [0, 1]"}
 
     @torch.no_grad()
-    def __call__(self, run) -> dict[str, float]:
+    def __call__(self, run: EvalContext) -> dict[str, float]:
         from ganlab.metrics import masks as mm
         data = run.dataset("test") or run.dataset("train")
         n = min(self.n, len(data))
@@ -133,7 +134,7 @@ class FIDKIDEvaluator:
         return FIDKID(feature=self.feature, kid_subsets=self.kid_subsets, kid_subset_size=self.kid_subset_size,
                       resize=self.resize).to(device)
 
-    def _reference(self, run, metric, split: str, key: str, dataset) -> None:
+    def _reference(self, run: EvalContext, metric, split: str, key: str, dataset) -> None:
         from pathlib import Path
 
         from ganlab.metrics.fid import load_reference, save_reference
@@ -154,7 +155,7 @@ class FIDKIDEvaluator:
         save_reference(path, metric.real_state(), {"data": run.cfg.data.name, "split": split, "key": key, "n": n})
 
     @torch.no_grad()
-    def __call__(self, run) -> dict[str, float]:
+    def __call__(self, run: EvalContext) -> dict[str, float]:
         first = self._metric is None
         if first:
             self._metric = self._build(run.device)

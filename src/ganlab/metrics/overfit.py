@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 
 from ganlab.errors import ConfigError
+from ganlab.metrics.context import EvalContext
 
 
 def _collate(dataset, start: int, stop: int) -> dict[str, torch.Tensor]:
@@ -29,7 +30,7 @@ class DOverfit:
         self.heldout, self.n, self.bs = heldout, n_images, batch_size
         self.protocol: dict = {}
 
-    def _rate(self, run, dataset) -> torch.Tensor:
+    def _rate(self, run: EvalContext, dataset) -> torch.Tensor:
         n = min(self.n, len(dataset))
         scores = []
         for start in range(0, n, self.bs):
@@ -38,7 +39,7 @@ class DOverfit:
         return torch.cat(scores)
 
     @torch.no_grad()
-    def __call__(self, run) -> dict[str, float]:
+    def __call__(self, run: EvalContext) -> dict[str, float]:
         train, held = self._rate(run, run.dataset("train")), self._rate(run, self.heldout)
         out = {"val/d_real_train": float(train.mean()), "val/d_real_heldout": float(held.mean())}
         out["val/d_overfit_gap"] = out["val/d_real_train"] - out["val/d_real_heldout"]

@@ -8,6 +8,8 @@ import time
 
 import torch
 
+from ganlab.metrics.context import EvalContext
+
 
 class SamplingCost:
     clocked = ("val/samples_per_s",)  # read off a clock: summary.json `timings`, not `metrics`
@@ -17,7 +19,7 @@ class SamplingCost:
         self.protocol: dict = {}
 
     @torch.no_grad()
-    def __call__(self, run) -> dict[str, float]:
+    def __call__(self, run: EvalContext) -> dict[str, float]:
         algo, device = run.algorithm, run.device
         algo.generate(min(8, self.n), device=device, seed=0)  # warm-up: lazy init, caches
         if device.type == "cuda":

@@ -1,5 +1,6 @@
-"""The training loop: reads top to bottom. Phases, bookkeeping and I/O live in run.py; what a
-run is built from, and a resume, in prepare.py."""
+"""The training loop: reads top to bottom, and is the one place that advances the step, the data
+position and the schedulers. One phase's grads, precision and optimizer step live in step.py;
+bookkeeping and I/O in run.py; what a run is built from, and a resume, in prepare.py."""
 
 from __future__ import annotations
 
@@ -40,10 +41,10 @@ def train(run: Run) -> dict:
             for batch in run.batches.epoch(run.pos):
                 batch = to_device(batch, run.device, channels_last=cfg.trainer.get("channels_last", False))
                 ctx = StepContext(step=run.step, epoch=run.epoch)
-                due = [p for p in run.phases if (run.step + 1) % p.every == 0]  # what the algorithm declared
+                due = run.phase_runner.due(run.step)    # what the algorithm declared
                 metrics = {}
                 for phase in due:
-                    metrics |= run.run_phase(phase, batch, ctx)
+                    metrics |= run.phase_runner.run(phase, batch, ctx)
                 for name in dict.fromkeys(p.optimizer_name for p in due):
                     run.schedulers[name].step()
                 run.step += 1

@@ -18,7 +18,7 @@ from ganlab.training import checkpoint as ckpt_io
 from ganlab.training import distributed
 from ganlab.training.build import build, build_node
 from ganlab.training.data_kind import check_data_fits
-from ganlab.training.resume import apply_learning_rates, changed_keys, flatten
+from ganlab.training.resume import apply_learning_rates, changed_keys, flatten, upgrade_checkpoint
 from ganlab.training.run import Run
 from ganlab.training.run_dir import RunDirLock, check_writable
 from ganlab.training.runtime import pick_device, seed_everything
@@ -100,6 +100,7 @@ def _resume(run: Run, checkpoint: Path | None) -> None:
         raise CheckpointError(f"{checkpoint} was written by {written_by} process(es): resume it with "
                               f"`{command_line(*launch, 'ganlab', 'resume', checkpoint)}` "
                               f"(each process's random state and data share are in it)")
+    upgrade_checkpoint(state, clocked=[k for ev in run.evaluators.values() for k in getattr(ev, "clocked", ())])
     new = OmegaConf.to_container(run.cfg, resolve=True)
     changed = [k for k in changed_keys(state["config"], new) if k != "resume"]
     try:

@@ -1,6 +1,8 @@
-"""A run's state and bookkeeping: phases, evaluation, checkpoints, summary.json.
+"""A run's state and bookkeeping: events, evaluation, checkpoints, heartbeat, summary.json.
 
-The loop itself (training/loop.py) stays short by leaning on this. One training step ends in
+The loop itself (training/loop.py) stays short by leaning on this and on the phase runner
+(training/step.py, `run.phase_runner`); the loop alone advances the step, the data position and
+the schedulers. One training step ends in
 `step_end`: logging callbacks, then evaluation (when due), then the checkpoints callbacks asked
 for are written — so a checkpoint holds the state after EVERYTHING its step did, and a run
 resumed from it ends with the same record as one never stopped."""
@@ -19,14 +21,12 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 from ganlab import signals
-from ganlab.algorithms.base import Phase, StepContext
 from ganlab.data.loader import Position
-from ganlab.errors import NonFiniteError
 from ganlab.files import atomic_write_json
 from ganlab.training import checkpoint as ckpt_io
 from ganlab.training import distributed
 from ganlab.training.build import TrainingSetup, build_dataset
-from ganlab.training.runtime import Precision
+from ganlab.training.step import PhaseRunner
 
 log = logging.getLogger("ganlab")
 
@@ -44,10 +44,10 @@ class Run:
         self.logger = None  # attached once the run directory exists (training/loop.py)
         self.loggers: dict = {}  # what it is made of: built and checked in prepare.py, opened then
         self.console = console or Console()
-        self.precision = Precision(cfg.trainer.precision, device)
-        self.phases = self.algorithm.phases()
-        self.scalers = {name: Precision(cfg.trainer.precision, device).scaler for name in self.optimizers}
-        self.accumulate = cfg.trainer.get("accumulate", 1)
+        self.phase_runner = PhaseRunner(algorithm=self.algorithm, optimizers=self.optimizers,
+                                        precision=cfg.trainer.precision, device=device, total_steps=self.total_steps,
+                                        log_every=cfg.trainer.log_every, accumulate=cfg.trainer.get("accumulate", 1),
+                                        check_every=cfg.trainer.get("check_finite_every", 1), ranks=ranks)
         self.step, self.pos = 0, Position()
         self.stop_reason: str | None = None
         self.events: list[dict] = []
@@ -67,7 +67,6 @@ class Run:
         self.lock = None
         self.t0 = time.time()
         self.log_every = cfg.trainer.log_every
-        self.check_every = cfg.trainer.get("check_finite_every", 1)
 
     def dataset(self, split: str):
         """The dataset of a split: "train" (the training set) or "test" (data.test_dataset; None
@@ -87,64 +86,6 @@ class Run:
     @property
     def ckpt_dir(self) -> Path:
         return self.dir / "checkpoints"
-
-    # -- one phase: the only place that touches grads, precision and optimizers --------------
-    def run_phase(self, phase: Phase, batch: dict, ctx: StepContext) -> dict:
-        """zero_grad, requires_grad on the phase's networks only, autocast, backward (over
-        `trainer.accumulate` micro-batches), optimizer step with loss scaling, the phase's `after`
-        hook, and the NaN/Inf check. Returns the phase's stats (averaged over micro-batches)."""
-        for m in self.algorithm.modules().values():
-            m.requires_grad_(any(m is p for p in phase.modules))
-        opt, scaler = self.optimizers[phase.optimizer_name], self.scalers[phase.optimizer_name]
-        opt.zero_grad(set_to_none=True)
-        stats: dict[str, list] = {}
-        total = 0.0
-        for micro in micro_batches(batch, self.accumulate):
-            with self.precision.autocast():
-                out = phase.fn(micro, ctx)
-            loss = out.pop("loss")
-            scaler.scale(loss if self.accumulate == 1 else loss / self.accumulate).backward()
-            total = total + loss.detach()
-            for k, v in out.items():  # a stat some micro-batches lack (a source) averages over those with it
-                stats.setdefault(k, []).append(v)
-        if self.ranks.active:  # data parallel: every rank steps with the mean gradient
-            distributed.average_gradients([p for g in opt.param_groups for p in g["params"]])
-        out = {k: v[0] if len(v) == 1 else torch.stack([x.float() for x in v]).mean() for k, v in stats.items()}
-        name = phase.name.lower()
-        if (self.step + 1) % self.log_every == 0 or self.step + 1 == self.total_steps:  # a logged step
-            scaler.unscale_(opt)
-            grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
-            out[f"train/grad_norm_{name}"] = torch.nn.utils.get_total_norm(grads)
-            out[f"train/lr_{phase.optimizer_name.lower()}"] = torch.tensor(opt.param_groups[0]["lr"])
-        scaler.step(opt)
-        scaler.update()
-        if phase.after is not None:
-            phase.after()
-        if self.check_every and (self.step + 1) % self.check_every == 0:
-            self._check_finite(phase.name, total / self.accumulate, phase.modules, opt, out)
-        return out
-
-    @torch.no_grad()
-    def _check_finite(self, phase: str, loss, mods, opt, stats: dict) -> None:
-        """One reduction over the loss, the phase's parameters, buffers and optimizer state (NaN
-        and Inf survive a float64 sum, large finite values do not overflow it): one device sync
-        per phase. Only on failure is the culprit looked for, by name."""
-        tensors = [loss.detach()]
-        for m in mods:
-            tensors += [t for t in (*m.parameters(), *m.buffers()) if t.is_floating_point()]
-        tensors += [v for st in opt.state.values() for v in st.values()
-                    if isinstance(v, torch.Tensor) and v.is_floating_point()]
-        if math.isfinite(float(torch.stack([t.sum(dtype=torch.float64) for t in tensors]).sum())):
-            return
-        step = self.step + 1
-        if not math.isfinite(float(loss)):
-            detail = f"loss is {float(loss)} ({', '.join(f'{k}={float(v):.4g}' for k, v in stats.items())})"
-        else:
-            names = {id(m): k for k, m in self.algorithm.modules().items()}
-            bad = ckpt_io.nonfinite({names.get(id(m), "module"): m.state_dict() for m in mods})
-            bad += ckpt_io.nonfinite({f"optimizer {phase}": opt.state_dict()["state"]})
-            detail = f"non-finite values after the optimizer step in {', '.join(bad[:5])}"
-        raise NonFiniteError(f"phase {phase} at step {step}: {detail}")
 
     # -- callbacks ------------------------------------------------------------------------
     def emit(self, hook: str, *args) -> None:
@@ -263,7 +204,7 @@ class Run:
             "step_state": mine["step_state"],
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
-            "scalers": {k: s.state_dict() for k, s in self.scalers.items()},
+            "scalers": {k: s.state_dict() for k, s in self.phase_runner.scalers.items()},
             "callbacks": {k: cb.state_dict() for k, cb in self.callbacks.items()},
             "metrics": dict(self.metrics),
             "timings": dict(self.timings),
@@ -284,21 +225,19 @@ class Run:
             m.load_state_dict(state["modules"][k])
         mine = state if self.ranks.rank == 0 else state["ranks"][self.ranks.rank - 1]
         self.algorithm.load_state_dict(mine["step_state"])
-        for group in ("optimizers", "schedulers", "scalers"):
-            for k, obj in getattr(self, group).items():
+        for group, objects in (("optimizers", self.optimizers), ("schedulers", self.schedulers),
+                               ("scalers", self.phase_runner.scalers)):
+            for k, obj in objects.items():
                 obj.load_state_dict(state[group][k])
         for k, cb in self.callbacks.items():
             if k in state["callbacks"]:
                 cb.load_state_dict(state["callbacks"][k])
-        # checkpoints written before the rename say last_metrics / latest
-        self.metrics = dict(state.get("metrics", state.get("last_metrics", {})))
-        self.pending_stats = dict(state.get("pending_stats", state.get("latest", {})))
-        self.timings = dict(state.get("timings", {}))
-        for key in [k for ev in self.evaluators.values() for k in getattr(ev, "clocked", ())]:
-            if key in self.metrics:  # a checkpoint from before `timings`: its clocked values move there
-                self.timings[key] = self.metrics.pop(key)
-        self.protocols = dict(state.get("protocols", {}))
-        self.pending_eval = bool(state.get("pending_eval", False))
+        # in today's form (an earlier version's: training/resume.upgrade_checkpoint, called first)
+        self.metrics = dict(state["metrics"])
+        self.pending_stats = dict(state["pending_stats"])
+        self.timings = dict(state["timings"])
+        self.protocols = dict(state["protocols"])
+        self.pending_eval = bool(state["pending_eval"])
         self.events = list(state["events"])
         ckpt_io.set_rng_state(mine["rng"])
 
@@ -339,10 +278,3 @@ class Run:
             atomic_write_json(self.dir / "summary.json", summary)
         return summary
 
-
-def micro_batches(batch: dict, k: int) -> list[dict]:
-    """A batch as k equal micro-batches (gradient accumulation); k = 1 is the batch itself."""
-    if k == 1:
-        return [batch]
-    parts = {key: v.chunk(k) for key, v in batch.items()}
-    return [{key: chunks[i] for key, chunks in parts.items()} for i in range(k)]
