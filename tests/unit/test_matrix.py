@@ -7,7 +7,7 @@ from ganlab.config import compose
 from ganlab.training.loop import train
 from ganlab.training.prepare import prepare_run
 
-LOSSES = ["bce", "bce_r1", "lsgan", "hinge", "wgan", "wgan_gp"]
+LOSSES = ["bce", "bce_r1", "lsgan", "hinge", "wgan", "wgan_gp", "rpgan", "r3gan"]
 FAST = ["trainer.max_steps=2", "trainer.log_every=1", "trainer.eval_every=2", "data.batch_size=8", "trainer.device=cpu", "~logger", "~callbacks",
         "metrics=none"]
 

@@ -147,8 +147,17 @@ class GAN:
     def g_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
         z, y = self._noise(batch["x"].shape[0], batch["x"].device)
         fake = self._G(z, y)
-        loss_g = sum(self.loss.g_loss(o) for o in d_outputs(self._D(self.augment(fake), y)))
+        outs_f = d_outputs(self._D(self.augment(fake), y))
+        outs_r = self._d_on_real(batch) if self.loss.g_needs_real else [None] * len(outs_f)
+        loss_g = sum(self.loss.g_loss(f, r) for f, r in zip(outs_f, outs_r))
         return {"loss": loss_g, "train/loss_g": loss_g.detach()}
+
+    @torch.no_grad()
+    def _d_on_real(self, batch: dict[str, Tensor]) -> list[Tensor]:
+        """D's outputs on the real batch, augmented as in D's phase, for a relativistic G loss (RpGAN)
+        that pairs them with the fakes'. No graph: constants to G, and D is frozen in G's phase."""
+        real_y = batch["y"] if self.num_classes else None
+        return d_outputs(self._D(self.augment(batch["x"]), real_y))
 
     def rate_real(self, batch: dict[str, Tensor]) -> Tensor:
         """D's output per real image of `batch`, in `train/d_real`'s units (metrics.overfit)."""

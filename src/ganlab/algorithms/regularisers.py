@@ -14,7 +14,7 @@ in the lazy phase, which runs no adversarial pass), and returns its weighted ter
 nothing this step (in D's phase only: a lazy phase needs a term to step on). State to checkpoint: state_dict() / load_state_dict(state).
 
 Where they come from: `loss.adversarial` asks for its penalty (loss=bce_r1: R1, loss=wgan_gp:
-the gradient penalty; `penalties()` in losses/adversarial.py, built by PENALTIES below),
+the gradient penalty, loss=r3gan: R1 and R2; `penalties()` in losses/adversarial.py, built by PENALTIES below),
 `loss.lecam` and `model.algorithm.cutmix_prob` turn on LeCam and CutMix, and any other is a
 node under `model.algorithm.regularisers` (conf/regulariser/: `ganlab train +regulariser=r2`).
 Adding one: a section here and a YAML in conf/regulariser/.
@@ -80,7 +80,7 @@ class R1:
 # -- R2: gradient penalty on generated images --------------------------------------------------
 class R2:
     """gamma/2 * E||grad_x D(G(z))||^2 on the generated images D saw (Roth et al. 2017; with R1,
-    R3GAN's pair, Huang et al. 2024). `ganlab train +regulariser=r2`."""
+    R3GAN's pair, Huang et al. 2024: loss=r3gan). On any loss: `ganlab train +regulariser=r2`."""
 
     name = metric = "r2"
 

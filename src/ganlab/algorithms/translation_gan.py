@@ -52,6 +52,10 @@ class TranslationGAN:
                  regularisers=None,              # more of D's regularisers: name -> one (conf/regulariser/)
                  order: str = "d_first",         # d_first (what configs without `order` meant) | g_first
                  n_visuals: int = 4):
+        if getattr(loss, "g_needs_real", False):  # its G phase has no real batch to pair fakes with
+            raise ConfigError(f"loss: {type(loss).__name__} (loss=rpgan, r3gan) pairs G's fakes with D's outputs "
+                              "on real images: model=dcgan, cgan or mlp only, not the translation models "
+                              "(agan, cyclegan); choose another loss")
         self.G_AB, self.G_BA, self.D_A, self.D_B, self.loss = G_AB, G_BA, D_A, D_B, loss
         self.l_cyc, self.l_id, self.l_perc, self.l_mask = lambda_cycle, lambda_identity, lambda_perceptual, lambda_mask
         self.pools = {"A": ImagePool(size=pool_size), "B": ImagePool(size=pool_size)}

@@ -4,7 +4,9 @@ Conventions:
 - `d_loss(real, fake, real_target=None, fake_target=None)` is minimised by D.
   Targets (per sample, shape (B,)) are where label smoothing / flipping lands; only the
   probabilistic losses (bce, lsgan) use them, the others document that they ignore them.
-- `g_loss(fake)` is minimised by G.
+- `g_loss(fake, real=None)` is minimised by G. A relativistic loss (RpGAN) sets
+  `g_needs_real = True`: G's phase then also passes D's outputs on a real batch (augmented as in
+  D's phase, without a graph: G's gradient flows through the fakes only); the others ignore `real`.
 - `penalties()` names the regularisers of D the loss asks for, name -> keyword arguments
   (WGAN-GP: {"gp": ...}); algorithms/regularisers.py builds them (PENALTIES) and owns their maths.
 - `after_d_step(D)` runs after D's optimizer step (WGAN weight clipping).
@@ -38,12 +40,14 @@ class AdversarialLoss:
     threshold: float | None = 0.0
     # D's loss when it outputs `threshold` on every sample (a D guessing at random); None: unknown
     d_chance: float | None = None
+    # g_loss needs D's outputs on real images too (relativistic losses)
+    g_needs_real: bool = False
 
     def d_loss(self, real: Tensor, fake: Tensor, real_target: Tensor | None = None,
                fake_target: Tensor | None = None) -> Tensor:
         raise NotImplementedError
 
-    def g_loss(self, fake: Tensor) -> Tensor:
+    def g_loss(self, fake: Tensor, real: Tensor | None = None) -> Tensor:
         raise NotImplementedError
 
     def penalties(self) -> dict[str, dict]:
@@ -75,7 +79,7 @@ class BCE(AdversarialLoss):
         return (F.binary_cross_entropy_with_logits(real, _targets(real_target, real, 1.0))
                 + F.binary_cross_entropy_with_logits(fake, _targets(fake_target, fake, 0.0)))
 
-    def g_loss(self, fake):
+    def g_loss(self, fake, real=None):
         return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
 
     def d_output(self, out):
@@ -97,7 +101,7 @@ class LSGAN(AdversarialLoss):
         return self.scale * (F.mse_loss(real, _targets(real_target, real, 1.0))
                              + F.mse_loss(fake, _targets(fake_target, fake, 0.0)))
 
-    def g_loss(self, fake):
+    def g_loss(self, fake, real=None):
         return self.scale * F.mse_loss(fake, torch.ones_like(fake))
 
 
@@ -109,7 +113,7 @@ class Hinge(AdversarialLoss):
     def d_loss(self, real, fake, real_target=None, fake_target=None):
         return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
 
-    def g_loss(self, fake):
+    def g_loss(self, fake, real=None):
         return -fake.mean()
 
 
@@ -125,7 +129,7 @@ class WGAN(AdversarialLoss):
     def d_loss(self, real, fake, real_target=None, fake_target=None):
         return fake.mean() - real.mean()
 
-    def g_loss(self, fake):
+    def g_loss(self, fake, real=None):
         return -fake.mean()
 
     @torch.no_grad()
@@ -145,6 +149,46 @@ class WGANGP(WGAN):
 
     def penalties(self):
         return {"gp": {"weight": self.gp_lambda}}
+
+
+class RpGAN(AdversarialLoss):
+    """Relativistic pairing GAN (Jolicoeur-Martineau 2019), R3GAN's loss (Huang et al. 2024): the
+    i-th real and the i-th fake of a batch form a pair, D minimises mean softplus(D(fake) - D(real)),
+    G mean softplus(D(real) - D(fake)). Patch / pixel outputs are one score a sample first. Ignores
+    label targets. r1_gamma, r2_gamma > 0 ask for R1 (reals) and R2 (fakes), each gamma/2 *
+    E||grad_x D||^2 (loss=r3gan: one gamma for both, as the paper).
+
+    Only differences of D's outputs count (D + c has the same loss), so no output line tells real
+    from fake: threshold None, like WGAN, and no train/d_acc. D's accuracy would be the fraction of
+    pairs with D(real) > D(fake), which the per-sample accuracy against a line cannot express."""
+
+    threshold = None
+    d_chance = math.log(2)  # softplus(0): D rates every real like its fake
+    g_needs_real = True
+
+    def __init__(self, *, r1_gamma: float = 0.0, r2_gamma: float = 0.0, r1_every: int = 1, r2_every: int = 1):
+        self.r1_gamma, self.r2_gamma, self.r1_every, self.r2_every = r1_gamma, r2_gamma, r1_every, r2_every
+
+    def penalties(self):
+        wanted = {"r1": (self.r1_gamma, self.r1_every), "r2": (self.r2_gamma, self.r2_every)}
+        return {name: {"gamma": gamma, "every": every} for name, (gamma, every) in wanted.items() if gamma}
+
+    @staticmethod
+    def _margin(a: Tensor, b: Tensor) -> Tensor:
+        """D(a_i) - D(b_i) per pair i."""
+        a, b = _per_sample(a), _per_sample(b)
+        if a.shape != b.shape:
+            raise ValueError(f"RpGAN pairs real and generated samples: D's outputs {tuple(a.shape)} and "
+                             f"{tuple(b.shape)} differ (a trick changed one side's batch size)")
+        return a - b
+
+    def d_loss(self, real, fake, real_target=None, fake_target=None):
+        return F.softplus(self._margin(fake, real)).mean()
+
+    def g_loss(self, fake, real=None):
+        if real is None:
+            raise ValueError("RpGAN's G loss needs D's outputs on real images (g_needs_real)")
+        return F.softplus(self._margin(real, fake)).mean()
 
 
 def gradient_penalty(grad: Tensor) -> Tensor:
