@@ -80,13 +80,16 @@ class Batches:
     each one: the order, the position and the augmentations do not depend on the process count."""
 
     def __init__(self, dataset: Dataset, *, batch_size: int, seed: int, num_workers: int = 0,
-                 pin_memory: bool = False, in_memory: bool = False, rank: int = 0, world_size: int = 1):
+                 pin_memory: bool = False, in_memory: bool | str = False, rank: int = 0, world_size: int = 1):
         if len(dataset) < batch_size:
             raise ConfigError(f"dataset has {len(dataset)} samples, fewer than data.batch_size={batch_size}")
         self.batch_size, self.seed = batch_size, seed
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.n = len(dataset)
-        self.memory = InMemory(dataset) if in_memory else None
+        # data.in_memory: true stacks a deterministic dataset, batches are slices; "auto" is not true,
+        # and image folders take the key themselves (decoded images kept, augmentation still per sample)
+        stack = in_memory is True and not getattr(dataset, "keeps_own_memory", False)
+        self.memory = InMemory(dataset) if stack else None
         self.samples = SeededSamples(dataset, seed=seed)
         self.steps_per_epoch = self.n // batch_size
         self.plan, self.loader = _Plan(), None
