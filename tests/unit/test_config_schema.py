@@ -23,7 +23,7 @@ GOOD = [
     "model=agan data=toyzebra", "model=cyclegan data=toyzebra",
     # data that needs files: validation itself does not touch them
     "model=dcgan data=folder", "model=cgan data=mnist", "model=cyclegan data=horse2zebra",
-    "model=agan data=unpaired_folder",
+    "model=agan data=unpaired_folder", "data=folder data.in_memory=false data.in_memory_budget_mb=64",
     "loss=wgan_gp schedule=wgan_gp", "loss=bce_r1 +regulariser=r2", "model=agan data=toyzebra +regulariser=r2",
     "schedule=linear_decay", "debug=fast", "trainer.precision=bf16",
     "trainer.device=cuda:1 trainer.stop_at_step=10", "schedule.lr_g=0", "schedule.lr_d=1",
@@ -57,6 +57,8 @@ BAD = [
     ("schedule.betas=[0.5]", "schedule.betas=[0.5]: must be a list of 2 numbers in [0, 1)"),
     ("schedule.betas=[0.5,1.0]", "schedule.betas"),
     ("data.channels=2", "data.channels=2: must be one of 1, 3"),
+    ("data=folder data.in_memory=maybe", "data.in_memory='maybe': must be one of 'auto', True, False"),
+    ("data=folder data.in_memory_budget_mb=-1", "data.in_memory_budget_mb=-1: must be a number >= 0"),
     ("trainer.stop_at_step=0", "trainer.stop_at_step=0: must be null or an integer >= 1"),
     ("schedule=linear_decay schedule.lr_policy.decay_start=1.5", "schedule.lr_policy.decay_start=1.5"),
     ("schedule.lr_policy=linear_decay", "schedule.lr_policy='linear_decay': must be a config node with a _target_"),

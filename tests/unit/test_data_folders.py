@@ -104,28 +104,30 @@ def _bad_files(root: Path) -> dict[str, Path]:
     return {n: root / n for n in ("noise.png", "empty.png", "half.jpg")}
 
 
+@pytest.mark.parametrize("in_memory", [False, True])  # the check decodes at reduced scale, or in full and keeps
 @pytest.mark.parametrize("bad", ["noise.png", "empty.png", "half.jpg"])
-def test_unreadable_image_named_at_construction(tmp_path, bad):
+def test_unreadable_image_named_at_construction(tmp_path, bad, in_memory):
     _folder(tmp_path, 2)
     files = _bad_files(tmp_path / "bad")
     for name, path in files.items():
         if name != bad:
             path.unlink()
     with pytest.raises(DataError) as e:
-        ImageFolder(root=tmp_path, image_size=16)
+        ImageFolder(root=tmp_path, image_size=16, in_memory=in_memory)
     msg = str(e.value)
     assert str(files[bad]) in msg and msg.startswith("1 unreadable image")
     assert "data.dataset.skip_unreadable=true" in msg and "\n" not in msg
 
 
-def test_unreadable_images_skipped_with_one_warning(tmp_path, caplog):
+@pytest.mark.parametrize("in_memory", [False, True])
+def test_unreadable_images_skipped_with_one_warning(tmp_path, caplog, in_memory):
     _folder(tmp_path, 2)
     files = _bad_files(tmp_path)
     with pytest.raises(DataError, match="3 unreadable image") as e:
-        ImageFolder(root=tmp_path, image_size=16)
+        ImageFolder(root=tmp_path, image_size=16, in_memory=in_memory)
     assert all(str(f) in str(e.value) for f in files.values())
     with caplog.at_level("WARNING", logger="ganlab"):
-        ds = ImageFolder(root=tmp_path, image_size=16, skip_unreadable=True)
+        ds = ImageFolder(root=tmp_path, image_size=16, skip_unreadable=True, in_memory=in_memory)
     assert len(ds) == 2 and not set(files.values()) & set(ds.files)
     ds.verify()
     warnings = [r for r in caplog.records if r.levelname == "WARNING"]

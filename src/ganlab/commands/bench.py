@@ -15,6 +15,7 @@ import torch
 from hydra.utils import instantiate
 from rich.console import Console
 
+from ganlab.commands.bench_e2e import e2e, write_png_folder
 from ganlab.commands.bench_matrix import matrix
 from ganlab.commands.bench_quality import quality
 from ganlab.commands.bench_small_data import small_data
@@ -112,24 +113,16 @@ def _epoch_rate(dataset, batch_size: int) -> tuple[int, float]:
 def loader(n: int, image_size: int, rounds: int) -> None:
     """Images/s of reading a folder of PNG files (decode + resize + crop per image) against the
     same images from an h5 cache (uint8), both through the training loader (batch 64, no workers)."""
-    from PIL import Image
-
     from ganlab.data.folders import ImageFolder
     from ganlab.data.h5cache import H5Dataset, prepare
-    from ganlab.data.synthetic import Shapes
     size = image_size
     batch = min(64, n)
     console = Console()
     console.print(f"bench loader: {n} PNG images of {size}x{size} (shapes) vs an h5 cache (uint8), "
                   f"batch {batch}, num_workers=0, best of {rounds} epochs")
     with tempfile.TemporaryDirectory() as d:
-        folder = Path(d) / "images"
-        folder.mkdir()
-        src = Shapes(size=n, image_size=size, seed=0)
-        for i in range(n):
-            x = ((src[i]["x"].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
-            Image.fromarray(x).save(folder / f"{i:05d}.png")
-        files = ImageFolder(root=folder, image_size=size, augment=False)
+        folder = write_png_folder(Path(d) / "images", n, size)
+        files = ImageFolder(root=folder, image_size=size, augment=False, in_memory=False)  # decoded per draw
         h5 = H5Dataset(path=prepare(files, Path(d) / "cache" / f"images_{size}px.h5", dtype="uint8"))
         rates = {"image files": [], "h5 cache": []}
         for _ in range(rounds):  # alternate, so both see the same machine load
@@ -148,3 +141,4 @@ command.add_command(quality)
 command.add_command(matrix)
 command.add_command(translation)
 command.add_command(small_data)
+command.add_command(e2e)

@@ -70,6 +70,8 @@ RULES: dict[str, Rule] = {
     "data.image_size": integer(1, 4096),
     "data.channels": one_of(1, 3),
     "data.num_workers": integer(0),
+    "data.in_memory": one_of("auto", True, False),  # auto: image folders only (conf/data/folder.yaml)
+    "data.in_memory_budget_mb": number(0),
     "data.dataset.size": integer(1),
     "data.dataset.skip_unreadable": BOOL,
     "data.test_dataset.skip_unreadable": BOOL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ganlab.data.errors import DataError
-from ganlab.data.transforms import to_tensor_pipeline
+from ganlab.data.transforms import decode_pipeline, finish_pipeline
 from ganlab.errors import command_line
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -23,6 +23,7 @@ EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 DOWNLOADABLE = ("horse2zebra",)
 HOW_TO_GET = {"simpsons": "put the Simpsons faces images there (any folder of images works)"}
 MAX_LISTED = 5  # unreadable files named in an error: enough to see the pattern, still one line
+IN_MEMORY = ("auto", True, False)  # data.in_memory of the image folders
 
 log = logging.getLogger("ganlab")
 
@@ -61,11 +62,16 @@ def list_images(root: str | Path, *, key: str = "data.root",
     return files
 
 
+def open_converted(path: Path, channels: int) -> Image.Image:
+    """The image in RGB or L, fully decoded; PIL's own error when it cannot be."""
+    with Image.open(path) as im:
+        return im.convert("RGB" if channels == 3 else "L")  # convert() forces the full decode
+
+
 def load_image(path: Path, channels: int) -> Image.Image:
     """Any mode (RGBA, P, L, I;16, CMYK...) converted to RGB or L, so mixed folders just work."""
     try:
-        with Image.open(path) as im:
-            return im.convert("RGB" if channels == 3 else "L")  # convert() forces the full decode
+        return open_converted(path, channels)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         # `from None`: the message carries PIL's reason; `ganlab train` reports the root of the
         # exception chain, which must be this DataError (clean message) and not PIL's error
@@ -84,21 +90,39 @@ def unreadable_reason(path: Path, channels: int, image_size: int) -> str | None:
     return None
 
 
+def _decoded_or_reason(decode: Callable[[Path], Tensor], path: Path) -> tuple[Tensor | None, str | None]:
+    try:
+        return decode(path), None
+    except Exception as e:  # noqa: BLE001  as in unreadable_reason
+        return None, str(e) or type(e).__name__
+
+
+def _pool(n: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=max(1, min(8, n)))  # PIL decodes (and torch resizes) without the GIL
+
+
 def check_images(folders: list[tuple[Path, list[Path]]], *, channels: int, image_size: int,
-                 skip_unreadable: bool, skip_key: str = "data.dataset.skip_unreadable") -> list[list[Path]]:
+                 skip_unreadable: bool, skip_key: str = "data.dataset.skip_unreadable",
+                 decode: Callable[[Path], Tensor] | None = None
+                 ) -> tuple[list[list[Path]], list[list[Tensor]] | None]:
     """Each (root, files) pair's files that PIL can decode, checked once at construction so a bad
     file stops the run before it starts rather than at the step that draws it. Unreadable files:
     a DataError, or with skip_unreadable one warning listing them (a folder left with no
-    readable image is an error either way)."""
+    readable image is an error either way). With `decode` (file -> tensor), every file is decoded
+    in full by it, and the tensors of the kept files come back too (else None): decoded once."""
     files = [f for _, fs in folders for f in fs]
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(files)))) as pool:  # PIL decodes without the GIL
-        reasons = list(pool.map(lambda f: unreadable_reason(f, channels, image_size), files))
+    with _pool(len(files)) as pool:
+        if decode is None:
+            reasons, tensors = list(pool.map(lambda f: unreadable_reason(f, channels, image_size), files)), None
+        else:
+            tensors, reasons = zip(*pool.map(lambda f: _decoded_or_reason(decode, f), files))
     bad = {f: r for f, r in zip(files, reasons) if r is not None}
+    kept = [[f for f in fs if f not in bad] for _, fs in folders]
+    decoded = None if tensors is None else _split([t for t in tensors if t is not None], [len(fs) for fs in kept])
     if not bad:
-        return [fs for _, fs in folders]
+        return kept, decoded
     listed = "; ".join(f"{f} ({r})" for f, r in list(bad.items())[:MAX_LISTED])
     more = f"; and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else ""
-    kept = [[f for f in fs if f not in bad] for _, fs in folders]
     for (root, _), fs in zip(folders, kept):
         if not fs:
             raise DataError(f"every image under {root} is unreadable: {listed}{more}: remove or replace them")
@@ -107,7 +131,71 @@ def check_images(folders: list[tuple[Path, list[Path]]], *, channels: int, image
                         f"or set {skip_key}=true to skip them")
     log.warning("skipping %d unreadable image(s) (%s=true): %s", len(bad), skip_key,
                 "; ".join(f"{f} ({r})" for f, r in bad.items()))
-    return kept
+    return kept, decoded
+
+
+def _split(items: list, sizes: list[int]) -> list[list]:
+    out, start = [], 0
+    for n in sizes:
+        out.append(items[start:start + n])
+        start += n
+    return out
+
+
+def _resized_bytes(path: Path, channels: int, short: int) -> int:
+    """Bytes of the file as a uint8 image with its short side resized to `short`, from its
+    header alone (0 when unreadable: the check reports it)."""
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+    except Exception:  # noqa: BLE001  as in unreadable_reason
+        return 0
+    return channels * short * (max(w, h) * short // max(1, min(w, h)) + 1)
+
+
+def keep_in_memory(in_memory: str | bool, files: list[Path], *, channels: int, short: int,
+                   budget_mb: float) -> bool:
+    """data.in_memory: true keeps the decoded, resized uint8 images in memory, false decodes each
+    image whenever it is drawn, auto keeps them when they fit data.in_memory_budget_mb."""
+    if in_memory not in IN_MEMORY:
+        raise DataError(f"data.in_memory={in_memory!r}: choose auto, true or false")
+    if in_memory != "auto":
+        return in_memory
+    with _pool(len(files)) as pool:
+        need = sum(pool.map(lambda f: _resized_bytes(f, channels, short), files))
+    if need > budget_mb * 2**20:
+        log.info("data: images decoded per draw: %d of them need %.0f MB decoded, over "
+                 "data.in_memory_budget_mb=%g (raise it, or set data.in_memory=true)", len(files), need / 2**20,
+                 budget_mb)
+        return False
+    return True
+
+
+class DecodedImages:
+    """Image files read as resized uint8 tensors (transforms.decode_pipeline): each decoded
+    once at construction and kept (`in_memory`), or decoded whenever drawn. The same tensors
+    either way, so the random crop and flip run on top draw the same pixels."""
+
+    def __init__(self, folders: list[tuple[Path, list[Path]]], *, channels: int, image_size: int,
+                 augment: bool, load_size: float, in_memory: str | bool, budget_mb: float,
+                 skip_unreadable: bool, skip_key: str):
+        self.channels = channels
+        self.decode = decode_pipeline(image_size=image_size, augment=augment, load_size=load_size)
+        short = round(image_size * load_size) if augment else image_size
+        keep = keep_in_memory(in_memory, [f for _, fs in folders for f in fs], channels=channels, short=short,
+                              budget_mb=budget_mb)
+        self.files, self.kept = check_images(
+            folders, channels=channels, image_size=image_size, skip_unreadable=skip_unreadable, skip_key=skip_key,
+            decode=(lambda f: self.decode(open_converted(f, channels))) if keep else None)
+        if self.kept is not None:
+            mb = sum(t.numel() for ts in self.kept for t in ts) / 2**20
+            log.info("data: %d images decoded once, kept in memory (%.1f MB, data.in_memory=%s)",
+                     sum(map(len, self.files)), mb, str(in_memory).lower())
+
+    def get(self, folder: int, i: int) -> Tensor:
+        if self.kept is not None:
+            return self.kept[folder][i]
+        return self.decode(load_image(self.files[folder][i], self.channels))
 
 
 def _check_channels(channels: int) -> None:
@@ -119,25 +207,29 @@ class ImageFolder(Dataset):
     """Every image below `root` (recursively), resized (short side) and cropped to image_size.
     Sample: {"x": (channels, image_size, image_size) in [-1, 1], "y": 0}."""
     data_kind = "images"  # what data it works on (training/data_kind.py)
+    keeps_own_memory = True  # data.in_memory is this dataset's (the loader does not stack it)
 
     def __init__(self, *, root: str | Path, image_size: int = 64, channels: int = 3,
                  augment: bool = False,
                  load_size: float = 1.12,          # augment: resize to this x image_size, random-crop back
                  skip_unreadable: bool = False,    # True: drop undecodable files with one warning, not an error
+                 in_memory: str | bool = False,    # auto | true | false: keep the decoded images (DecodedImages)
+                 in_memory_budget_mb: float = 512,  # in_memory=auto: the most memory they may take
                  extensions: Iterable[str] = EXTENSIONS):
         _check_channels(channels)
         self.root, self.channels = Path(root), channels
         files = list_images(root, extensions=extensions)
-        (self.files,) = check_images([(self.root, files)], channels=channels, image_size=image_size,
-                                     skip_unreadable=skip_unreadable)
-        self.transform = to_tensor_pipeline(image_size=image_size, channels=channels, augment=augment,
-                                            load_size=load_size)
+        self.images = DecodedImages([(self.root, files)], channels=channels, image_size=image_size, augment=augment,
+                                    load_size=load_size, in_memory=in_memory, budget_mb=in_memory_budget_mb,
+                                    skip_unreadable=skip_unreadable, skip_key="data.dataset.skip_unreadable")
+        (self.files,) = self.images.files
+        self.transform = finish_pipeline(image_size=image_size, channels=channels, augment=augment)
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i: int) -> dict[str, Tensor]:
-        return {"x": self.transform(load_image(self.files[i], self.channels)), "y": torch.tensor(0)}
+        return {"x": self.transform(self.images.get(0, i)), "y": torch.tensor(0)}
 
     def verify(self) -> None:
         """Open every file once: a DataError names the first unreadable one."""
@@ -150,12 +242,15 @@ class UnpairedFolders(Dataset):
     Sample i: {"A": A[i % len_A], "B": B[perm[i % len_B]]} with a seeded permutation, so A and B
     are not aligned by file order; length max(len_A, len_B)."""
     data_kind = "unpaired"  # what data it works on (training/data_kind.py)
+    keeps_own_memory = True  # data.in_memory is this dataset's (the loader does not stack it)
 
     def __init__(self, *, root_a: str | Path, root_b: str | Path, image_size: int = 128,
                  channels: int = 3, augment: bool = True,
                  load_size: float = 1.12,          # augment: resize to this x image_size, random-crop back
                  seed: int = 0,                    # the A/B pairing permutation
                  skip_unreadable: bool = False,    # True: drop undecodable files with one warning, not an error
+                 in_memory: str | bool = False,    # auto | true | false: keep the decoded images (DecodedImages)
+                 in_memory_budget_mb: float = 512,  # in_memory=auto: the most memory both domains may take
                  extensions: Iterable[str] = EXTENSIONS):
         _check_channels(channels)
         self.channels = channels
@@ -165,19 +260,20 @@ class UnpairedFolders(Dataset):
         files_b = list_images(root_b, key=key_b, extensions=extensions)
         # a CycleGAN test split (testA/testB) is built from data.test_dataset: name that node
         node = "test_dataset" if re.fullmatch(r"test[AB]", root_a.name) else "dataset"
-        self.files_a, self.files_b = check_images(
-            [(root_a, files_a), (root_b, files_b)], channels=channels, image_size=image_size,
-            skip_unreadable=skip_unreadable, skip_key=f"data.{node}.skip_unreadable")
-        self.transform = to_tensor_pipeline(image_size=image_size, channels=channels, augment=augment,
-                                            load_size=load_size)
+        self.images = DecodedImages([(root_a, files_a), (root_b, files_b)], channels=channels, image_size=image_size,
+                                    augment=augment, load_size=load_size, in_memory=in_memory,
+                                    budget_mb=in_memory_budget_mb, skip_unreadable=skip_unreadable,
+                                    skip_key=f"data.{node}.skip_unreadable")
+        self.files_a, self.files_b = self.images.files
+        self.transform = finish_pipeline(image_size=image_size, channels=channels, augment=augment)
         self.perm_b = torch.randperm(len(self.files_b), generator=torch.Generator().manual_seed(seed))
 
     def __len__(self) -> int:
         return max(len(self.files_a), len(self.files_b))
 
     def __getitem__(self, i: int) -> dict[str, Tensor]:
-        a = load_image(self.files_a[i % len(self.files_a)], self.channels)
-        b = load_image(self.files_b[int(self.perm_b[i % len(self.files_b)])], self.channels)
+        a = self.images.get(0, i % len(self.files_a))
+        b = self.images.get(1, int(self.perm_b[i % len(self.files_b)]))
         return {"A": self.transform(a), "B": self.transform(b)}
 
     def verify(self) -> None:

@@ -25,7 +25,9 @@ MAY_CHANGE = ("trainer.max_steps", "trainer.max_epochs", "trainer.stop_at_step",
               "trainer.eval_every", "trainer.device", "trainer.check_finite_every", "data.num_workers",
               "trainer.compile", "trainer.compile_backend",  # how the same math runs, not what it is
               "schedule.lr_d", "schedule.lr_g", "schedule.lr",  # schedule.lr: the baselines' (schedule=baseline)
-              "callbacks.", "logger.", "metrics.", "data.evaluators.", "resume")
+              "callbacks.", "logger.", "metrics.", "data.evaluators.", "resume",
+              # where decoded images are kept (the same pixels either way); absent from earlier runs
+              *(f"data.{node}in_memory{k}" for node in ("", "dataset.", "test_dataset.") for k in ("", "_budget_mb")))
 
 
 # config nodes added after runs were written, and what they hold when they leave such a run as it
