@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,24 @@ def train_each(root: Path, runs: dict[str, list[str]], common: list[str]) -> Pat
     for name, args in runs.items():
         run_ganlab("train", *common, *args, f"hydra.run.dir={name}", cwd=root)
     return root
+
+
+# the smallest whole run (DCGAN on shapes, 2 steps, no evaluation): trained once per session by
+# `tiny_run`, for the tests that only need some finished run directory to resume, sample or tamper with
+TINY_RUN = ["model.width=8", "data.image_size=16", "data.dataset.size=64", "data.batch_size=8", "trainer.device=cpu",
+            "trainer.log_every=1", "~data.evaluators", "trainer.max_steps=2"]
+
+
+@pytest.fixture(scope="session")
+def _tiny_run_once(tmp_path_factory) -> Path:
+    return train_each(tmp_path_factory.mktemp("tiny_run"), {"run": TINY_RUN}, []) / "run"
+
+
+@pytest.fixture
+def tiny_run(_tiny_run_once, tmp_path) -> Path:
+    """A copy of the session's TINY_RUN at tmp_path/run (the test may change it): what
+    `ganlab train TINY_RUN hydra.run.dir=run` run in tmp_path leaves."""
+    return Path(shutil.copytree(_tiny_run_once, tmp_path / "run", symlinks=True))
 
 
 @pytest.fixture
