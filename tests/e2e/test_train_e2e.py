@@ -2,16 +2,23 @@
 
 import re
 
+import pytest
 import torch
 
-from conftest import checkpoint_tensors, summary
+from conftest import checkpoint_tensors, run_ganlab, summary
 
 TINY = ["debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=64", "trainer.device=cpu"]
 
 
-def test_train_writes_a_complete_run_dir(ganlab, tmp_path):
-    p = ganlab("train", *TINY, "hydra.run.dir=run")
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """The default run (DCGAN on shapes, debug=fast), trained once for the tests that read it."""
+    cwd = tmp_path_factory.mktemp("train_e2e")
+    return cwd / "run", run_ganlab("train", *TINY, "hydra.run.dir=run", cwd=cwd)
+
+
+def test_train_writes_a_complete_run_dir(default_run):
+    run, p = default_run
     s = summary(run)
     assert s["status"] == "ok" and s["step"] == 4
     assert {"train/loss_d", "train/loss_g", "train/d_real", "train/d_fake"} <= set(s["metrics"])
@@ -25,10 +32,9 @@ def test_train_writes_a_complete_run_dir(ganlab, tmp_path):
     assert f"run dir: {run}" in p.stdout or "run dir: run" in p.stdout
 
 
-def test_tensorboard_events_hold_namespaced_scalars_and_images(ganlab, tmp_path):
+def test_tensorboard_events_hold_namespaced_scalars_and_images(default_run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    ganlab("train", *TINY, "hydra.run.dir=run")
-    acc = EventAccumulator(str(tmp_path / "run" / "tb"))
+    acc = EventAccumulator(str(default_run[0] / "tb"))
     acc.Reload()
     tags = acc.Tags()
     for t in ("train/loss_d", "train/loss_g", "train/d_real", "train/d_fake", "train/grad_norm_d",
