@@ -51,6 +51,24 @@ def tiny_run(_tiny_run_once, tmp_path) -> Path:
     return Path(shutil.copytree(_tiny_run_once, tmp_path / "run", symlinks=True))
 
 
+# the default run at `debug=fast` (4 steps, evaluated at 2 and 4, samples, final grid and GIF): trained
+# once per session, read by the tests of its run directory, its report, its evaluation
+FAST_RUN = ["debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=64", "trainer.device=cpu"]
+
+
+@pytest.fixture(scope="session")
+def fast_run_once(tmp_path_factory) -> tuple[Path, str]:
+    """The session's FAST_RUN (read it, never change it) and what its `ganlab train` printed."""
+    root = tmp_path_factory.mktemp("fast_run")
+    return root / "run", run_ganlab("train", *FAST_RUN, "hydra.run.dir=run", cwd=root).stdout
+
+
+@pytest.fixture
+def fast_run(fast_run_once, tmp_path) -> Path:
+    """A copy of the session's FAST_RUN at tmp_path/run (the test may change it)."""
+    return Path(shutil.copytree(fast_run_once[0], tmp_path / "run", symlinks=True))
+
+
 @pytest.fixture
 def ganlab(tmp_path):
     def _run(*args, check=True, cwd=None):

@@ -5,9 +5,8 @@ import json
 TINY = ["debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=64", "trainer.device=cpu"]
 
 
-def test_eval_writes_eval_json_beside_the_checkpoint(ganlab, tmp_path):
-    ganlab("train", *TINY, "hydra.run.dir=run")
-    ckpt = tmp_path / "run" / "checkpoints" / "last.pt"
+def test_eval_writes_eval_json_beside_the_checkpoint(ganlab, tmp_path, fast_run):
+    ckpt = fast_run / "checkpoints" / "last.pt"  # `ganlab train debug=fast ...`, as TINY
     p = ganlab("eval", str(ckpt), "--metrics", "fid,kid", "--feature", "random_conv", "--n", "64", "--device", "cpu",
                "--cache-dir", "cache")
     res = json.loads((ckpt.parent / "eval.json").read_text())
