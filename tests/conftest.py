@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,42 @@ def train_each(root: Path, runs: dict[str, list[str]], common: list[str]) -> Pat
     for name, args in runs.items():
         run_ganlab("train", *common, *args, f"hydra.run.dir={name}", cwd=root)
     return root
+
+
+# the smallest whole run (DCGAN on shapes, 2 steps, no evaluation): trained once per session by
+# `tiny_run`, for the tests that only need some finished run directory to resume, sample or tamper with
+TINY_RUN = ["model.width=8", "data.image_size=16", "data.dataset.size=64", "data.batch_size=8", "trainer.device=cpu",
+            "trainer.log_every=1", "~data.evaluators", "trainer.max_steps=2"]
+
+
+@pytest.fixture(scope="session")
+def _tiny_run_once(tmp_path_factory) -> Path:
+    return train_each(tmp_path_factory.mktemp("tiny_run"), {"run": TINY_RUN}, []) / "run"
+
+
+@pytest.fixture
+def tiny_run(_tiny_run_once, tmp_path) -> Path:
+    """A copy of the session's TINY_RUN at tmp_path/run (the test may change it): what
+    `ganlab train TINY_RUN hydra.run.dir=run` run in tmp_path leaves."""
+    return Path(shutil.copytree(_tiny_run_once, tmp_path / "run", symlinks=True))
+
+
+# the default run at `debug=fast` (4 steps, evaluated at 2 and 4, samples, final grid and GIF): trained
+# once per session, read by the tests of its run directory, its report, its evaluation
+FAST_RUN = ["debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=64", "trainer.device=cpu"]
+
+
+@pytest.fixture(scope="session")
+def fast_run_once(tmp_path_factory) -> tuple[Path, str]:
+    """The session's FAST_RUN (read it, never change it) and what its `ganlab train` printed."""
+    root = tmp_path_factory.mktemp("fast_run")
+    return root / "run", run_ganlab("train", *FAST_RUN, "hydra.run.dir=run", cwd=root).stdout
+
+
+@pytest.fixture
+def fast_run(fast_run_once, tmp_path) -> Path:
+    """A copy of the session's FAST_RUN at tmp_path/run (the test may change it)."""
+    return Path(shutil.copytree(fast_run_once[0], tmp_path / "run", symlinks=True))
 
 
 @pytest.fixture

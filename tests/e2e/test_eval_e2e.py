@@ -5,9 +5,8 @@ import json
 TINY = ["debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=64", "trainer.device=cpu"]
 
 
-def test_eval_writes_eval_json_beside_the_checkpoint(ganlab, tmp_path):
-    ganlab("train", *TINY, "hydra.run.dir=run")
-    ckpt = tmp_path / "run" / "checkpoints" / "last.pt"
+def test_eval_writes_eval_json_beside_the_checkpoint(ganlab, tmp_path, fast_run):
+    ckpt = fast_run / "checkpoints" / "last.pt"  # `ganlab train debug=fast ...`, as TINY
     p = ganlab("eval", str(ckpt), "--metrics", "fid,kid", "--feature", "random_conv", "--n", "64", "--device", "cpu",
                "--cache-dir", "cache")
     res = json.loads((ckpt.parent / "eval.json").read_text())
@@ -21,12 +20,11 @@ def test_eval_writes_eval_json_beside_the_checkpoint(ganlab, tmp_path):
     assert "val/fid_random_conv=" in p.stdout
 
 
-def test_eval_without_inception_weights_names_the_key(ganlab, tmp_path):
-    ganlab("train", *TINY, "hydra.run.dir=run")
-    p = ganlab("eval", str(tmp_path / 'run/checkpoints/last.pt'), "--metrics", "fid", check=False)
+def test_eval_without_inception_weights_names_the_key(ganlab, tiny_run):
+    p = ganlab("eval", str(tiny_run / "checkpoints" / "last.pt"), "--metrics", "fid", check=False)
     assert p.returncode == 2
     assert "--weights-path" in p.stderr and "pt_inception-2015-12-05" in p.stderr
-    assert not (tmp_path / "run" / "checkpoints" / "eval.json").exists()
+    assert not (tiny_run / "checkpoints" / "eval.json").exists()
 
 
 def test_eval_mode_metrics_of_a_2d_run(ganlab, tmp_path):

@@ -16,6 +16,8 @@ from conftest import GANLAB, checkpoint_tensors, run_ganlab, summary
 
 TINY = ["model.width=8", "data.image_size=16", "data.dataset.size=64", "data.batch_size=8", "trainer.device=cpu",
         "trainer.log_every=1"]
+# where the test is about checkpoints, signals or jobs, not evaluation: no evaluation at the end
+QUICK = [*TINY, "~data.evaluators"]
 # a run whose record moves at every step: evaluation, best.pt, health events (patience 2), checkpoints
 RECORDED = [*TINY, "trainer.eval_every=4", "callbacks.checkpoint.every_n_steps=1",
             "callbacks.health.patience=2", "callbacks.health.diversity_every=4", "callbacks.health.diversity_patience=1",
@@ -166,8 +168,7 @@ def test_kill_9_on_every_family_then_resume_gives_the_same_weights_and_record(tm
     _assert_same_run(straight, killed)
 
 
-def test_stale_temp_files_are_removed_on_resume_and_user_files_stay(tmp_path):
-    run_ganlab("train", *TINY, "trainer.max_steps=4", "hydra.run.dir=run", cwd=tmp_path)
+def test_stale_temp_files_are_removed_on_resume_and_user_files_stay(tmp_path, tiny_run):
     ckpts = tmp_path / "run" / "checkpoints"
     dead = _dead_pid()
     stale = ckpts / f".ganlab-tmp.{dead}.abc_1234.last.pt"  # what a killed ganlab leaves
@@ -186,7 +187,7 @@ def _dead_pid() -> int:
 
 
 def test_a_truncated_newest_checkpoint_falls_back_to_the_previous_one(tmp_path):
-    run_ganlab("train", *TINY, "trainer.max_steps=6", "callbacks.checkpoint.every_n_steps=2",
+    run_ganlab("train", *QUICK, "trainer.max_steps=6", "callbacks.checkpoint.every_n_steps=2",
                "callbacks.checkpoint.monitor=null", "hydra.run.dir=run", cwd=tmp_path)
     last = tmp_path / "run" / "checkpoints" / "last.pt"
     assert (tmp_path / "run" / "checkpoints" / "previous.pt").is_file()
@@ -262,8 +263,7 @@ def test_an_internal_error_shows_its_traceback_and_keeps_the_run_directory(tmp_p
     assert "Traceback" in (tmp_path / "run" / "train.log").read_text()
 
 
-def test_a_checkpoint_with_nan_weights_is_refused_by_sample(tmp_path):
-    run_ganlab("train", *TINY, "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
+def test_a_checkpoint_with_nan_weights_is_refused_by_sample(tmp_path, tiny_run):
     ckpt = tmp_path / "run" / "checkpoints" / "last.pt"
     state = torch.load(ckpt, weights_only=True)
     next(iter(state["modules"]["G"].values())).fill_(float("nan"))
@@ -272,8 +272,7 @@ def test_a_checkpoint_with_nan_weights_is_refused_by_sample(tmp_path):
     assert p.returncode == 2 and "non-finite" in p.stderr and not (tmp_path / "s.png").exists()
 
 
-def test_bad_sample_arguments_are_one_line_errors(tmp_path):
-    run_ganlab("train", *TINY, "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
+def test_bad_sample_arguments_are_one_line_errors(tmp_path, tiny_run):
     ckpt = str(tmp_path / 'run' / 'checkpoints' / 'last.pt')
     (tmp_path / "keep.txt").write_text("a user's file")
     readonly = tmp_path / "ro"
@@ -297,8 +296,7 @@ def test_bad_sample_arguments_are_one_line_errors(tmp_path):
 
 # -- no code runs from a checkpoint or a run directory --------------------------------------------
 
-def test_crafted_checkpoint_config_builds_nothing(tmp_path):
-    run_ganlab("train", *TINY, "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
+def test_crafted_checkpoint_config_builds_nothing(tmp_path, tiny_run):
     marker = tmp_path / "marker"
     state = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
     state["config"]["model"]["networks"]["G"] = {"_target_": "builtins.open", "_args_": [str(marker), "w"]}
@@ -310,8 +308,7 @@ def test_crafted_checkpoint_config_builds_nothing(tmp_path):
         assert not marker.exists(), cmd
 
 
-def test_crafted_overrides_in_a_run_directory_build_nothing(tmp_path):
-    run_ganlab("train", *TINY, "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
+def test_crafted_overrides_in_a_run_directory_build_nothing(tmp_path, tiny_run):
     marker = tmp_path / "marker"
     saved = tmp_path / "run" / ".hydra" / "overrides.yaml"
     saved.write_text(saved.read_text() + f"- model.networks.G._target_=builtins.open\n"
@@ -322,8 +319,7 @@ def test_crafted_overrides_in_a_run_directory_build_nothing(tmp_path):
 
 # -- resume changes only what it may -----------------------------------------------------------
 
-def test_a_refused_resume_leaves_the_run_as_it_was(tmp_path):
-    run_ganlab("train", *TINY, "trainer.max_steps=4", "hydra.run.dir=run", cwd=tmp_path)
+def test_a_refused_resume_leaves_the_run_as_it_was(tmp_path, tiny_run):
     saved = (tmp_path / "run" / ".hydra" / "overrides.yaml").read_text()
     p = run_ganlab("train", "resume=run", "model.width=64", cwd=tmp_path, check=False)
     assert p.returncode == 2 and "model.width" in p.stderr and "Traceback" not in p.stderr
@@ -332,8 +328,7 @@ def test_a_refused_resume_leaves_the_run_as_it_was(tmp_path):
     assert summary(tmp_path / "run")["step"] == 6
 
 
-def test_a_new_learning_rate_on_resume_takes_effect_and_is_recorded(tmp_path):
-    run_ganlab("train", *TINY, "trainer.max_steps=4", "hydra.run.dir=run", cwd=tmp_path)
+def test_a_new_learning_rate_on_resume_takes_effect_and_is_recorded(tmp_path, tiny_run):
     run_ganlab("train", "resume=run", "trainer.max_steps=6", "schedule.lr_d=1e-3", cwd=tmp_path)
     state = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
     assert state["optimizers"]["D"]["param_groups"][0]["lr"] == pytest.approx(1e-3)
@@ -341,10 +336,9 @@ def test_a_new_learning_rate_on_resume_takes_effect_and_is_recorded(tmp_path):
     assert "lr_d: 0.001" in (tmp_path / "run" / ".hydra" / "config.yaml").read_text()
 
 
-def test_resume_of_a_directory_without_checkpoint_starts_in_place(tmp_path):
-    run_ganlab("train", *TINY, "trainer.max_steps=2", "hydra.run.dir=first", cwd=tmp_path)
+def test_resume_of_a_directory_without_checkpoint_starts_in_place(tmp_path, tiny_run):
     (tmp_path / "empty").mkdir()
-    os.rename(tmp_path / "first" / ".hydra", tmp_path / "empty" / ".hydra")
+    os.rename(tiny_run / ".hydra", tmp_path / "empty" / ".hydra")
     p = run_ganlab("train", "resume=empty", cwd=tmp_path)
     assert "step 0" in p.stdout + p.stderr and summary(tmp_path / "empty")["step"] == 2
 
@@ -353,7 +347,7 @@ def test_resume_of_a_directory_without_checkpoint_starts_in_place(tmp_path):
 
 def test_a_second_process_on_a_locked_run_dir_is_refused_and_a_killed_holder_frees_it(tmp_path):
     marker = tmp_path / "paused"
-    holder = _start([*TINY, "trainer.max_steps=4", "callbacks.checkpoint.every_n_steps=1", "hydra.run.dir=run"],
+    holder = _start([*QUICK, "trainer.max_steps=4", "callbacks.checkpoint.every_n_steps=1", "hydra.run.dir=run"],
                     tmp_path, GANLAB_TEST_PAUSE_IN_WRITE=str(marker))
     try:
         _wait_for(marker, holder)
@@ -367,14 +361,14 @@ def test_a_second_process_on_a_locked_run_dir_is_refused_and_a_killed_holder_fre
 
 
 def test_sigterm_exits_143_interrupted_and_stop_at_step_exits_3(tmp_path):
-    proc = _start([*TINY, "trainer.max_steps=100000", "hydra.run.dir=run"], tmp_path)
+    proc = _start([*QUICK, "trainer.max_steps=100000", "hydra.run.dir=run"], tmp_path)
     _wait_for(tmp_path / "run" / "tb", proc)
     time.sleep(1.0)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 143
     s = summary(tmp_path / "run")
     assert s["status"] == "interrupted" and (tmp_path / "run" / "checkpoints" / "last.pt").is_file()
-    p = run_ganlab("train", *TINY, "trainer.max_steps=8", "trainer.stop_at_step=4", "hydra.run.dir=early",
+    p = run_ganlab("train", *QUICK, "trainer.max_steps=8", "trainer.stop_at_step=4", "hydra.run.dir=early",
                    cwd=tmp_path, check=False)
     assert p.returncode == 3 and summary(tmp_path / "early")["status"] == "interrupted"
 
@@ -393,7 +387,7 @@ def test_sigterm_during_startup_creates_nothing(tmp_path):
                                       ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10"]],
                          ids=["basic", "joblib", "submitit_local"])
 def test_a_failing_job_does_not_stop_the_sweep(tmp_path, launcher):
-    p = run_ganlab("train", "-m", *launcher, *TINY, "trainer.max_steps=4", "data.image_size=16,17,32",
+    p = run_ganlab("train", "-m", *launcher, *QUICK, "trainer.max_steps=4", "data.image_size=16,17,32",
                    "hydra.sweep.dir=sweep", "hydra.sweep.subdir=${hydra.job.num}", cwd=tmp_path, check=False)
     assert p.returncode == 1, p.stderr
     statuses = {n: summary(tmp_path / "sweep" / str(n))["status"] for n in range(3)}
@@ -408,7 +402,7 @@ def test_a_preempted_submitit_job_checkpoints_requeues_and_resumes_exactly(tmp_p
     """SIGUSR2 (SLURM's warning before preemption or the time limit, here to a submitit_local job):
     the step ends, last.pt is written, submitit requeues the job, the new job resumes the run dir;
     the result is bitwise the uninterrupted run's."""
-    args = [*TINY, "trainer.max_steps=800", "trainer.log_every=50", "trainer.eval_every=0", "metrics=none",
+    args = [*TINY, "trainer.max_steps=400", "trainer.log_every=50", "trainer.eval_every=0", "metrics=none",
             "~data.evaluators", "callbacks.tensorboard.sample_every_n_steps=1000"]
     run_ganlab("train", *args, "hydra.run.dir=straight", cwd=tmp_path)
     sweep = subprocess.Popen([GANLAB, "train", "-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10",
@@ -428,7 +422,7 @@ def test_a_preempted_submitit_job_checkpoints_requeues_and_resumes_exactly(tmp_p
     text = log.read_text()
     assert "handing over to submitit to requeue" in text and "requeued job: resuming" in text
     s = summary(tmp_path / "sweep" / "job")
-    assert s["status"] == "ok" and s["step"] == 800
+    assert s["status"] == "ok" and s["step"] == 400
     a = checkpoint_tensors(tmp_path / "straight" / "checkpoints" / "last.pt")
     b = checkpoint_tensors(tmp_path / "sweep" / "job" / "checkpoints" / "last.pt")
     assert a.keys() == b.keys()

@@ -7,12 +7,9 @@ from torchvision.utils import save_image
 
 from ganlab.callbacks.final_samples import sample_series, write_gif
 
-TINY = ["debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=64", "trainer.device=cpu"]
 
-
-def test_a_run_ends_with_a_final_grid_and_a_samples_gif(ganlab, tmp_path):
-    ganlab("train", *TINY, "hydra.run.dir=run")
-    run = tmp_path / "run"
+def test_a_run_ends_with_a_final_grid_and_a_samples_gif(fast_run_once):
+    run = fast_run_once[0]  # `ganlab train debug=fast ...`: 4 steps
     assert Image.open(run / "final_samples.png").size == (8 * 18 + 2, 8 * 18 + 2)  # 64 samples, 8 x 8
     grids = sorted((run / "samples").glob("grid_step*.png"))
     gif = Image.open(run / "samples_grid.gif")

@@ -163,7 +163,7 @@ def test_a_missing_logger_package_is_one_line_naming_the_install(ganlab, tmp_pat
 
 
 def test_no_logger_at_all_still_trains_and_draws(ganlab, tmp_path):
-    ganlab("train", *TINY, "~logger", "hydra.run.dir=run")
+    ganlab("train", *TINY, "~logger", "~data.evaluators", "hydra.run.dir=run")
     run = tmp_path / "run"
     assert summary(run)["status"] == "ok" and not (run / "tb").exists() and not (run / "metrics.csv").exists()
     assert list((run / "samples").glob("grid_step*.png")) and (run / "final_samples.png").is_file()

@@ -127,9 +127,7 @@ def test_report_command_errors(ganlab, tmp_path):
     assert p.returncode == 2 and "Missing argument 'RUN_DIR'" in err(p) and "ganlab report --help" in err(p)
 
 
-def test_report_end_to_end_on_a_real_run(ganlab, tmp_path):
-    ganlab("train", "debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=64",
-           "trainer.device=cpu", "hydra.run.dir=run")
+def test_report_end_to_end_on_a_real_run(ganlab, tmp_path, fast_run):  # a debug=fast run at tmp_path/run
     p = ganlab("report", "run", "--out", "rep/report.html")
     out = tmp_path / "rep" / "report.html"
     assert str(out.relative_to(tmp_path)) in p.stdout

@@ -16,6 +16,7 @@ from ganlab.training.run_dir import hydra_quote
 
 TINY = ["model.width=8", "data.image_size=16", "data.dataset.size=64", "data.batch_size=8", "trainer.device=cpu",
         "trainer.log_every=1", "trainer.eval_every=1000"]
+QUICK = [*TINY, "~data.evaluators"]  # no evaluation at the end either: these tests are about resuming
 
 
 def _snapshot(root: Path) -> dict:
@@ -49,8 +50,7 @@ def test_ordinary_saved_overrides_pass(override):
      "+hydra.callbacks.e.dst={marker}"],
     ["+callbacks.e._target_=builtins.open", "+callbacks.e.file={marker}", "+callbacks.e.mode=w"],
 ])
-def test_a_crafted_run_dir_runs_no_code_on_resume(tmp_path, lines):
-    run_ganlab("train", *TINY, "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
+def test_a_crafted_run_dir_runs_no_code_on_resume(tmp_path, tiny_run, lines):
     marker = tmp_path / "x"
     saved = tmp_path / "run" / ".hydra" / "overrides.yaml"
     saved.write_text(saved.read_text() + "".join(f"- {ln.format(marker=marker)}\n" for ln in lines))
@@ -62,8 +62,7 @@ def test_a_crafted_run_dir_runs_no_code_on_resume(tmp_path, lines):
         assert not marker.exists() and _snapshot(tmp_path) == before
 
 
-def test_a_crafted_searchpath_in_hydra_yaml_cannot_smuggle_overrides(tmp_path):
-    run_ganlab("train", *TINY, "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
+def test_a_crafted_searchpath_in_hydra_yaml_cannot_smuggle_overrides(tmp_path, tiny_run):
     hydra_yaml = tmp_path / "run" / ".hydra" / "hydra.yaml"
     saved = yaml.safe_load(hydra_yaml.read_text())
     saved["hydra"]["overrides"]["hydra"].append("hydra.searchpath=oops")
@@ -75,7 +74,7 @@ def test_a_crafted_searchpath_in_hydra_yaml_cannot_smuggle_overrides(tmp_path):
 def test_a_config_folder_of_the_saved_searchpath_cannot_set_hydra_keys(tmp_path):
     conf = tmp_path / "myconf"
     (conf / "evil").mkdir(parents=True)
-    run_ganlab("train", *TINY, "trainer.max_steps=2", f"hydra.searchpath=[file://{conf}]", "hydra.run.dir=run",
+    run_ganlab("train", *QUICK, "trainer.max_steps=2", f"hydra.searchpath=[file://{conf}]", "hydra.run.dir=run",
                cwd=tmp_path)
     marker = tmp_path / "x"
     (conf / "evil" / "x.yaml").write_text(f"# @package _global_\nhydra:\n  callbacks:\n    e:\n"
@@ -108,8 +107,7 @@ def test_hydra_quote_refuses_an_interpolation_by_name():
         hydra_quote("a${x}")
 
 
-def test_odd_run_dir_names_resume_with_ganlab_resume_and_resume_equals(tmp_path):
-    run_ganlab("train", *TINY, "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
+def test_odd_run_dir_names_resume_with_ganlab_resume_and_resume_equals(tmp_path, tiny_run):
     for i, name in enumerate(ODD):
         odd = tmp_path / "outputs" / name
         odd.parent.mkdir(exist_ok=True)
@@ -160,8 +158,7 @@ def test_a_stopped_run_prints_next_steps_that_run_as_printed(tmp_path):
 
 # -- every override on resume takes effect or is refused --------------------------------------------
 
-def test_hydra_run_dir_and_hydra_settings_on_resume_are_refused_by_name(tmp_path):
-    run_ganlab("train", *TINY, "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
+def test_hydra_run_dir_and_hydra_settings_on_resume_are_refused_by_name(tmp_path, tiny_run):
     before = _snapshot(tmp_path)
     for cmd in (["train", "resume=run", "hydra.run.dir=elsewhere"], ["resume", "run", "hydra.run.dir=elsewhere"]):
         p = run_ganlab(*cmd, cwd=tmp_path, check=False)
@@ -172,8 +169,7 @@ def test_hydra_run_dir_and_hydra_settings_on_resume_are_refused_by_name(tmp_path
     assert _snapshot(tmp_path) == before and not (tmp_path / "elsewhere").exists()
 
 
-def test_what_a_resume_changes_is_recorded(tmp_path):
-    run_ganlab("train", *TINY, "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
+def test_what_a_resume_changes_is_recorded(tmp_path, tiny_run):
     p = run_ganlab("resume", "run", "trainer.check_finite_every=0", "trainer.max_steps=3", cwd=tmp_path)
     assert "(changed: trainer.check_finite_every, trainer.max_steps)" in p.stdout + p.stderr
     s = summary(tmp_path / "run")
@@ -184,7 +180,7 @@ def test_what_a_resume_changes_is_recorded(tmp_path):
 
 
 def test_a_non_finite_failure_says_how_to_resume_with_a_lower_lr(tmp_path):
-    run_ganlab("train", *TINY, "loss=lsgan", "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
+    run_ganlab("train", *QUICK, "loss=lsgan", "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
     p = run_ganlab("resume", "run", "schedule.lr_d=1e6", "schedule.lr_g=1e6", "trainer.max_steps=40", cwd=tmp_path,
                    check=False)
     assert p.returncode == 1 and summary(tmp_path / "run")["status"] == "failed", p.stderr

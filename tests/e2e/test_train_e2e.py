@@ -4,14 +4,14 @@ import re
 
 import torch
 
-from conftest import checkpoint_tensors, summary
+from conftest import FAST_RUN, checkpoint_tensors, summary
 
 TINY = ["debug=fast", "model.width=8", "data.image_size=16", "data.dataset.size=64", "trainer.device=cpu"]
 
 
-def test_train_writes_a_complete_run_dir(ganlab, tmp_path):
-    p = ganlab("train", *TINY, "hydra.run.dir=run")
-    run = tmp_path / "run"
+def test_train_writes_a_complete_run_dir(fast_run_once):
+    run, stdout = fast_run_once  # `ganlab train FAST_RUN hydra.run.dir=run`, the same as TINY here
+    assert FAST_RUN == TINY
     s = summary(run)
     assert s["status"] == "ok" and s["step"] == 4
     assert {"train/loss_d", "train/loss_g", "train/d_real", "train/d_fake"} <= set(s["metrics"])
@@ -22,13 +22,12 @@ def test_train_writes_a_complete_run_dir(ganlab, tmp_path):
     assert (run / ".hydra" / "config.yaml").is_file() and (run / "train.log").is_file()
     assert list((run / "tb").glob("events.out.tfevents.*"))
     assert list((run / "samples").glob("grid_step*.png"))
-    assert f"run dir: {run}" in p.stdout or "run dir: run" in p.stdout
+    assert f"run dir: {run}" in stdout or "run dir: run" in stdout
 
 
-def test_tensorboard_events_hold_namespaced_scalars_and_images(ganlab, tmp_path):
+def test_tensorboard_events_hold_namespaced_scalars_and_images(fast_run_once):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    ganlab("train", *TINY, "hydra.run.dir=run")
-    acc = EventAccumulator(str(tmp_path / "run" / "tb"))
+    acc = EventAccumulator(str(fast_run_once[0] / "tb"))
     acc.Reload()
     tags = acc.Tags()
     for t in ("train/loss_d", "train/loss_g", "train/d_real", "train/d_fake", "train/grad_norm_d",
