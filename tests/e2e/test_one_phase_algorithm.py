@@ -63,7 +63,7 @@ def test_a_one_phase_algorithm_trains_resumes_bitwise_and_compares(tmp_path):
     conf = tmp_path / "myconf"
     (conf / "model").mkdir(parents=True)
     (conf / "model" / "tiny_ae.yaml").write_text(MODEL_YAML)
-    env = {"PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+    env = {"PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parent), os.environ.get("PYTHONPATH", "")]),
            "GANLAB_TRUSTED_TARGETS": "test_one_phase_algorithm."}
     args = ["model=tiny_ae", f"hydra.searchpath=[file://{conf}]", "data.image_size=16", "data.dataset.size=64",
             "data.batch_size=8", "trainer.device=cpu", "trainer.max_steps=8", "trainer.log_every=1",

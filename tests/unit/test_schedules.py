@@ -26,8 +26,7 @@ class _Phase:
 
 @pytest.mark.parametrize(("overrides", "lrs"), [
     (["schedule=linear_decay"], [1, 1, 1, 1, 1, 1, 0.8, 0.6, 0.4, 0.2]),
-    ([], [1, 1, 1, 1, 1, 1, 0.8, 0.6, 0.4, 0.2]),  # the default run: conf/tuned/dcgan_shapes.yaml
-    (["data=mnist"], [1] * 10),  # no tuned file: schedule/default.yaml's constant lr
+    ([], [1] * 10),
     (["model=mlp", "data=ring8"], [1, 1, 1, 1, 1, 1, 0.8, 0.6, 0.4, 0.2]),  # conf/tuned/mlp_ring8.yaml
 ])
 def test_policy_built_from_config(overrides, lrs):
