@@ -1,8 +1,9 @@
 """Atomic file writes: a reader or a crash sees the old file or the new one, never half of one.
 
 Test-only fault hook: with GANLAB_TEST_PAUSE_IN_WRITE=<marker path> set, a write of a `*.pt` file
-(only of the file named by GANLAB_TEST_PAUSE_NAME, when that is set) touches the marker once its temp file is complete and fsynced, then sleeps an hour before the
-rename, so a test can `kill -9` the process mid-checkpoint. Never set it outside tests.
+(only of the one named by GANLAB_TEST_PAUSE_NAME, when that is set) touches the marker once its
+temp file is complete and fsynced, then sleeps an hour before the rename, so a test can `kill -9`
+the process mid-checkpoint. Never set it outside tests.
 """
 
 from __future__ import annotations

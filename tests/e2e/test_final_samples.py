@@ -5,7 +5,8 @@ import torch
 from PIL import Image
 from torchvision.utils import save_image
 
-from ganlab.callbacks.final_samples import sample_series, write_gif
+from ganlab.callbacks.final_samples import write_gif
+from ganlab.sample_files import sample_files
 
 
 def test_a_run_ends_with_a_final_grid_and_a_samples_gif(fast_run_once):
@@ -31,9 +32,10 @@ def test_2d_data_ends_with_a_scatter_over_the_modes(ganlab, tmp_path):
 
 
 def test_gif_frames_stay_bounded_and_spread_over_the_run(tmp_path):
+    (tmp_path / "samples").mkdir()
     for step in range(1, 201):  # a long run's grids: each one a colour of its own
-        save_image(torch.full((3, 8, 8), step / 200), tmp_path / f"grid_step{step:08d}.png")
-    series = sample_series(tmp_path)
+        save_image(torch.full((3, 8, 8), step / 200), tmp_path / "samples" / f"grid_step{step:08d}.png")
+    series = sample_files(tmp_path)
     assert list(series) == ["grid"] and len(series["grid"]) == 200
     write_gif(series["grid"], tmp_path / "out.gif", max_frames=10, frame_ms=100)
     gif = Image.open(tmp_path / "out.gif")

@@ -13,7 +13,8 @@ from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import save_image
 
 from ganlab.analysis.report import switch_step, write_report
-from ganlab.analysis.runs import evenly_spaced, human_time, load_run, read_scalars, sample_files
+from ganlab.analysis.runs import evenly_spaced, human_time, load_run, read_scalars
+from ganlab.sample_files import sample_files
 
 IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -19,11 +19,11 @@ from ganlab.analysis.runs import (
     is_run_dir,
     load_run,
     read_scalars,
-    sample_files,
     wall_time,
 )
 from ganlab.config import CONF_DIR
 from ganlab.files import atomic_write_text
+from ganlab.sample_files import sample_files
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 GROUPS = ("model", "model/discriminator", "loss", "data", "schedule", "tricks", "experiment", "tuned")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import re
 import socket
 import time
 from dataclasses import dataclass, field
@@ -18,7 +17,6 @@ from ganlab.config import override_key
 
 # overrides that say where/how a run ran, not what it is
 IGNORED_OVERRIDES = ("resume", "trainer.device", "logger")
-SAMPLE_RE = re.compile(r"^(?P<name>[^.].*)_step(?P<step>\d+)\.png$")
 
 
 def wall_time(summary: dict) -> float | None:
@@ -188,16 +186,6 @@ def read_metrics_csv(path: Path) -> dict[str, list[tuple[int, float]]]:
                     continue  # the header, a torn row
                 out.setdefault(name, {})[step] = value
     return {tag: sorted(s.items()) for tag, s in out.items()}
-
-
-def sample_files(run_dir: Path) -> dict[str, list[tuple[int, Path]]]:
-    """samples/<name>_stepNNNNNNNN.png grouped by name, sorted by step."""
-    out: dict[str, list[tuple[int, Path]]] = {}
-    for f in sorted((Path(run_dir) / "samples").glob("*.png")):
-        m = SAMPLE_RE.match(f.name)
-        if m:
-            out.setdefault(m["name"], []).append((int(m["step"]), f))
-    return {k: sorted(v) for k, v in out.items()}
 
 
 def evenly_spaced(items: list, k: int) -> list:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
 from pathlib import Path
 
 import torch
@@ -15,8 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ganlab.callbacks.base import Callback, RunView
 from ganlab.files import atomic_write_bytes
-
-SAMPLE_RE = re.compile(r"^(?P<name>[^.].*)_step(?P<step>\d+)\.png$")
+from ganlab.sample_files import sample_files
 
 
 class FinalSamples(Callback):
@@ -30,7 +28,7 @@ class FinalSamples(Callback):
             return
         with run.isolated_rng(), torch.no_grad():  # the final checkpoint's RNG stays training's
             self.write_final(run)
-        for name, files in sample_series(run.dir / "samples").items():
+        for name, files in sample_files(run.dir).items():
             write_gif(files, run.dir / f"samples_{name}.gif", max_frames=self.max_frames, frame_ms=self.frame_ms)
 
     def write_final(self, run: RunView) -> None:
@@ -65,16 +63,6 @@ def _save(grid: torch.Tensor, path: Path) -> None:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="PNG")
     atomic_write_bytes(path, buf.getvalue())
-
-
-def sample_series(samples_dir: Path) -> dict[str, list[tuple[int, Path]]]:
-    """{visual name: [(step, png), ...] in step order} of the grids logged during training."""
-    series: dict[str, list[tuple[int, Path]]] = {}
-    for f in sorted(samples_dir.glob("*_step*.png")) if samples_dir.is_dir() else []:
-        m = SAMPLE_RE.match(f.name)
-        if m:
-            series.setdefault(m["name"], []).append((int(m["step"]), f))
-    return {k: sorted(v) for k, v in series.items()}
 
 
 def write_gif(files: list[tuple[int, Path]], out: Path, *, max_frames: int, frame_ms: int) -> None:

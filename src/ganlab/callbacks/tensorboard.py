@@ -10,6 +10,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from ganlab.callbacks.base import Callback, RunView
 from ganlab.files import atomic_save_figure, atomic_save_image
+from ganlab.sample_files import sample_path
 
 log = logging.getLogger("ganlab")
 
@@ -92,7 +93,7 @@ class TensorBoard(Callback):
         with run.isolated_rng():
             visuals = run.algorithm.visuals(run)
         for name, vis in visuals.items():
-            fname = out_dir / f"{name.replace('/', '_')}_step{run.step:08d}.png"
+            fname = sample_path(run.dir, name, run.step)
             if isinstance(vis, torch.Tensor):
                 run.logger.image(f"samples/{name}", vis, run.step)
                 atomic_save_image(fname, vis)
