@@ -141,6 +141,7 @@ def main(args: list[str]) -> None:
         args = with_resume(args) + _one_run_over_ranks(args)
         sys.argv = ["ganlab train", *args]
         hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(train_task)()
+        distributed.finish()
     except GanlabError as e:
         fail(e, e.exit_code)
     except (HydraException, OmegaConfBaseException) as e:  # an unknown option, a malformed override
