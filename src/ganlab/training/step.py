@@ -71,14 +71,17 @@ class PhaseRunner:
     @torch.no_grad()
     def _check_finite(self, phase: str, step: int, loss, mods, opt, stats: dict) -> None:
         """One reduction over the loss, the phase's parameters, buffers and optimizer state (NaN
-        and Inf survive a float64 sum, large finite values do not overflow it): one device sync
-        per phase. Only on failure is the culprit looked for, by name."""
+        and Inf survive a sum): one device sync per phase. The sum is in the tensors' own dtype (5x
+        cheaper than float64); large finite values that overflow it are told apart by an exact
+        check before anything is raised. Only on failure is the culprit looked for, by name."""
         tensors = [loss.detach()]
         for m in mods:
             tensors += [t for t in (*m.parameters(), *m.buffers()) if t.is_floating_point()]
         tensors += [v for st in opt.state.values() for v in st.values()
                     if isinstance(v, torch.Tensor) and v.is_floating_point()]
-        if math.isfinite(float(torch.stack([t.sum(dtype=torch.float64) for t in tensors]).sum())):
+        if math.isfinite(float(torch.stack([t.sum().float() for t in tensors]).sum())):
+            return
+        if all(bool(torch.isfinite(t).all()) for t in tensors):  # an overflowing sum of finite values
             return
         if not math.isfinite(float(loss)):
             detail = f"loss is {float(loss)} ({', '.join(f'{k}={float(v):.4g}' for k, v in stats.items())})"
