@@ -2,10 +2,10 @@
 a network trained with the "simple" MSE to predict eps (`prediction: eps`) or
 v = sqrt(abar_t) eps - sqrt(1 - abar_t) x_0 (`prediction: v`, Salimans & Ho 2022: its x_0 stays
 well-conditioned at high noise, where eps's divides by sqrt(abar_t) ~ 5e-5 and a small error
-becomes a wrong image mean). Samplers: `ancestral` (all T steps, variance beta~_t) and `ddim` (Song et al. 2021, eta = 0:
-`sample_steps` of the T, deterministic; `ganlab sample --steps N`). Schedules (model/noise_schedule):
-LinearSchedule (beta 1e-4 to 0.02) and CosineSchedule (Nichol & Dhariwal 2021: abar_t =
-cos^2((t/T + s)/(1 + s) pi/2)), a few lines each rather than diffusers' schedulers."""
+becomes a wrong image mean). Samplers: `ancestral` (all T steps, variance beta~_t) and `ddim`
+(Song et al. 2021, eta = 0: `sample_steps` of the T, deterministic; `ganlab sample --steps N`).
+Schedules (model/noise_schedule): LinearSchedule (beta 1e-4 to 0.02) and CosineSchedule (Nichol &
+Dhariwal 2021: abar_t = cos^2((t/T + s)/(1 + s) pi/2)), a few lines each, not diffusers'."""
 
 from __future__ import annotations
 
