@@ -1,18 +1,12 @@
-"""Differentiable augmentation of every image D sees, real and generated, in D's phase and in G's
-(G gets its gradients through the augmentation): the `augment` config group.
-
-- `NoAugment` (augment=none): the images as they are; draws no random numbers.
-- `DiffAugment` (augment=diffaug; Zhao et al., NeurIPS 2020): colour, translation, cutout, each
-  applied to every image (p=1), or to each image with probability p.
-- `AdaptiveAugment` (augment=ada; Karras et al., NeurIPS 2020): the same ops with a probability p
-  steered by the overfitting heuristic r_t = E[sign(D(x_real))] towards a target (0.6): every
-  `interval` D steps p moves by sign(r_t - target) x (images seen) / `adjust_images`, within
-  [0, p_max]. p, r_t and the running sums are algorithm state, in checkpoints.
-
-The ops are written here rather than taken from kornia: DiffAugment's are integer translations
-with zero padding and additive / multiplicative colour on images in [-1, 1], per sample; kornia's
-RandomAffine resamples (bilinear: it blurs every image D sees) and its colour ops expect [0, 1].
-Random numbers come from the global torch RNG, which checkpoints hold: resume stays exact.
+"""Differentiable augmentation of every image D sees, real and generated, in D's and G's phases
+(G trains through it): the `augment` config group. `NoAugment` (augment=none) draws no random
+numbers; `DiffAugment` (augment=diffaug; Zhao et al., NeurIPS 2020): colour, translation, cutout,
+each applied with probability p (1: every image); `AdaptiveAugment` (augment=ada; Karras et al.,
+NeurIPS 2020): the same ops, p moved every `interval` D steps by sign(r_t - target) x (images
+seen) / `adjust_images` within [0, p_max], r_t = E[sign(D(x_real))]; p, r_t and the running sums
+are checkpointed. The ops are DiffAugment's (integer shifts with zero padding, colour on [-1, 1],
+per sample), not kornia's (RandomAffine resamples, blurring every image D sees; its colour ops
+expect [0, 1]). Random numbers come from the global torch RNG, which checkpoints hold.
 """
 
 from __future__ import annotations

@@ -1,16 +1,11 @@
-"""DDPM (Ho et al. 2020) as a one-phase baseline: the forward process
-x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, a network trained with the "simple" MSE loss to
-predict eps (`prediction: eps`, Ho et al.) or v = sqrt(abar_t) eps - sqrt(1 - abar_t) x_0
-(`prediction: v`, Salimans & Ho 2022: the same information, but x_0 = sqrt(abar_t) x_t -
-sqrt(1 - abar_t) v stays well-conditioned at high noise, where eps's x_0 divides by sqrt(abar_t)
-~ 5e-5 and a small error in eps becomes a wrong image mean), and two samplers: `ancestral`
-(the paper's reverse chain over all T steps, variance beta~_t) and `ddim` (Song et al. 2021,
-eta = 0: deterministic, `sample_steps` of the T, so the same noise always gives the same
-sample; `ganlab sample --steps N`).
-
-Noise schedules (model/noise_schedule group): LinearSchedule (Ho et al.: beta from 1e-4 to
-0.02) and CosineSchedule (Nichol & Dhariwal 2021: abar_t = cos^2((t/T + s)/(1 + s) pi/2)).
-Both are a few lines, so diffusers' schedulers are not pulled in for them."""
+"""DDPM (Ho et al. 2020) as a one-phase baseline: x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps,
+a network trained with the "simple" MSE to predict eps (`prediction: eps`) or
+v = sqrt(abar_t) eps - sqrt(1 - abar_t) x_0 (`prediction: v`, Salimans & Ho 2022: its x_0 stays
+well-conditioned at high noise, where eps's divides by sqrt(abar_t) ~ 5e-5 and a small error
+becomes a wrong image mean). Samplers: `ancestral` (all T steps, variance beta~_t) and `ddim`
+(Song et al. 2021, eta = 0: `sample_steps` of the T, deterministic; `ganlab sample --steps N`).
+Schedules (model/noise_schedule): LinearSchedule (beta 1e-4 to 0.02) and CosineSchedule (Nichol &
+Dhariwal 2021: abar_t = cos^2((t/T + s)/(1 + s) pi/2)), a few lines each, not diffusers'."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ discriminators, adversarial + cycle-consistency + identity (+ the seed's "percep
 output and input) losses, an image pool per direction.
 
 Phases: G (both Gs, every `g_every` steps) and D (both Ds), in either order, each generator
-run once per input and step — 6 generator passes with the identity loss (4 without), not 8:
+run once per input and step — 6 generator passes with the identity loss (4 without):
 - order=g_first, the reference CycleGAN's: G's phase keeps its fakes, detached, and D's phase
   trains on them (D sees G's output from before G's update, as in the reference);
 - order=d_first (gan.py's order): D's phase runs the generators with their graph, trains on the

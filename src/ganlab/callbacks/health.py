@@ -1,17 +1,12 @@
 """Health watch: flags the known failure signs of GAN training as run events (console,
 train.log, TensorBoard text, summary.json `events`), each with its step.
 
-Checks run on logged steps (trainer.log_every); `patience` counts consecutive logged steps
-(with the default log_every=25, patience=10 is 250 training steps). D's loss, G's loss and D's
-accuracy are checked as their MEANS over the steps since the last logged one, not the one batch
-of the logged step: a healthy GAN's single-batch D loss jumps 5-20x for a batch now and then
-(G fooling D for a step), which is no spike, and "D right on every sample" must hold over the
-whole window. The diversity check runs every `diversity_every` steps and has its own patience,
-counted in checks. A flag is raised once when its condition has held long enough and re-armed
-when it clears; a loss spike is raised once per excursion (re-armed when the loss is back within
-the spike threshold of its recent median). A spike must clear both an absolute jump and one
-relative to the loss's own level (`spike_ratio` x |median|): a +0.5 move of a loss that sits at
-4 (G's non-saturating loss) or 50 (a critic) is noise.
+Checks run on logged steps; `patience` counts consecutive logged steps (diversity: checks, every
+`diversity_every` steps). D's and G's losses and D's accuracy are checked as MEANS since the last
+logged step: one batch where G fools D is no spike, and "D right on every sample" must hold over
+the window. A flag is raised once when its condition has held long enough and re-armed when it
+clears (a spike: when the loss is back near its recent median). A spike must clear an absolute
+jump and `spike_ratio` x |median|: +0.5 on a loss sitting at 4 (G's) or 50 (a critic) is noise.
 """
 
 from __future__ import annotations
@@ -129,9 +124,8 @@ class HealthWatch(Callback):
                           f"{net.upper()}'s gradient norm below {self.grad_low:g} ({g:.2e})")
             self._persist(run, f"grad_exploding_{net}", not math.isfinite(g) or g > self.grad_high,
                           f"{net.upper()}'s gradient norm above {self.grad_high:g} ({g:.2e})")
-        # D's loss climbing to chance and a little past it for a while is G catching up (healthy
-        # DCGANs on shapes: 25-step means of 0.8-1.46 against medians of 0.1-0.25, chance 1.39);
-        # well above chance D is confidently wrong: a spike (perfect G's switch: ~0.05 -> ~4)
+        # D's loss a little past chance is G catching up (docs/BENCHMARKS.md, the default run, tuned);
+        # well above chance D is confidently wrong: a spike (perfect G's switch)
         chance = getattr(getattr(run.algorithm, "loss", None), "d_chance", None)
         chance = None if chance is None or not self.chance_factor else chance * self.chance_factor
         for name, floor in (("train/loss_d", chance), ("train/loss_g", None)):

@@ -41,12 +41,9 @@ class TensorBoardLogger:
 
     def hparams(self, hparams: dict, metric_tags: list[str]) -> None:
         """The HParams plugin's record of this run: a session start (its hyper-parameters) and end,
-        and NO experiment summary. The plugin takes ONE experiment summary for the whole logdir
-        (the first run's: with `--logdir outputs` an mlp run's row got the dcgan run's columns,
-        empty); without one it builds the columns from every run: the union of their
-        hyper-parameters (those that differ between the runs shown ticked first) and of their
-        scalar tags, so each family's own val/ metrics and the common train/ losses have values.
-        No hparam/ scalar copies either (add_hparams writes them)."""
+        and NO experiment summary: the plugin would take the first run's for the whole logdir (other
+        families' columns empty); without one it unites every run's hyper-parameters and scalar
+        tags. No hparam/ scalar copies either (add_hparams writes them)."""
         if not metric_tags:  # the HParams tab compares runs by their metrics: none, no row
             return
         from torch.utils.tensorboard.summary import hparams as hparams_summary
@@ -150,8 +147,7 @@ def thin(files: list[Path], max_files: int) -> None:
 
 
 def _pyplot():
-    """matplotlib.pyplot on the Agg backend, imported when a figure is drawn: an image run never
-    pays its import (~0.3 s of every start-up)."""
+    """matplotlib.pyplot on the Agg backend, imported when a figure is drawn: image runs skip it."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

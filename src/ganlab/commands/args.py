@@ -49,9 +49,8 @@ def names_from(text: str, allowed, option: str) -> list[str]:
     return chosen
 
 
-# what the core's messages advise as overrides (training's syntax), said the way sample / eval /
-# translate take it: `trainer.device=cpu` -> `--device cpu`; a whole phrase where no option
-# matches key for key
+# the core's advice in override syntax, said as sample / eval / translate's options
+# (`trainer.device=cpu` -> `--device cpu`; a whole phrase where no option matches key for key)
 DEVICE_OPTION = {"trainer.device": "--device"}
 
 

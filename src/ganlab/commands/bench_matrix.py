@@ -17,7 +17,7 @@ from ganlab.callbacks.base import Callback
 from ganlab.commands.console import results_table, wide_console
 from ganlab.config import compose
 
-# the sizes: DCGAN 64 px batch 64; the translation models at their paper size, batch 1
+# DCGAN 64 px batch 64; the translation models at their paper size, batch 1
 MODELS = {
     "dcgan": ["model=dcgan", "data=shapes", "data.image_size=64", "data.batch_size=64", "data.dataset.size=1024",
               "model.width=64", "model.algorithm.ema_decay=0.0"],  # not tuned/dcgan_shapes.yaml's CPU sizes

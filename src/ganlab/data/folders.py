@@ -37,8 +37,7 @@ def missing_root_error(root: Path, key: str) -> DataError:
             named = top if not top.is_dir() else root
             return DataError(f"{named} not found: run `ganlab data download {name}` (or set {key}=...)")
     if re.fullmatch(r"(train|test)[AB]", root.name) and not root.parent.is_dir():
-        # a CycleGAN-layout dataset (data.root/trainA, ...) whose data.root is missing altogether,
-        # e.g. data=horse2zebra data.root=/somewhere/else: say how to fetch it there
+        # a CycleGAN-layout dataset (data.root/trainA, ...) with no data.root at all: say how to fetch it
         fetch = command_line("ganlab", "data", "download", DOWNLOADABLE[0], "--root", root.parent)
         return DataError(f"{root.parent} not found: run `{fetch}` (or set {key}=... to a folder with "
                          f"trainA/trainB/testA/testB)")

@@ -121,9 +121,8 @@ class H5Dataset(Dataset):
     def _file(self) -> h5py.File:
         if self._f is None or self._pid != os.getpid():
             self._f, self._pid = h5py.File(self.path, "r"), os.getpid()
-            # looking a dataset up by name costs more than reading one small sample, and so does
-            # an h5py read of a scalar: keep the dataset objects, and hold the raw keys (labels,
-            # 2D points: a few bytes per sample) in memory
+            # a lookup by name or a scalar read costs more than one small sample: keep the dataset
+            # objects, and the raw keys (labels, 2D points: a few bytes a sample) in memory
             self._arrays = {k: self._f[k][...] if enc == "raw" else self._f[k] for k, enc in self.encodings.items()}
         return self._f
 

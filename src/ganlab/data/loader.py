@@ -34,9 +34,8 @@ class SeededSamples(Dataset):
     def __getitem__(self, key: tuple[int, int]):
         epoch, i = key
         with torch.random.fork_rng(devices=[]):
-            # the CPU generator alone (what transforms draw from): torch.manual_seed would also queue
-            # a CUDA/XPU/MTIA seeding with a formatted stack trace each, ~0.5 ms a sample, and reseed
-            # an initialised GPU's RNG (the training noise) from the data
+            # the CPU generator alone (what transforms draw from): torch.manual_seed would also queue a
+            # GPU seeding per sample (slow: docs/BENCHMARKS.md) and reseed the GPU's RNG (training noise) from the data
             torch.random.default_generator.manual_seed(mix_seed(self.seed, epoch, i, _AUGMENT))
             return self.dataset[i]
 

@@ -89,9 +89,8 @@ def oscillation_per_image(images: Tensor, mask: Tensor) -> Tensor:
 
 def oscillation(images: Tensor, mask: Tensor) -> float:
     """How much the masked region's luminance alternates, in [0, 1]: contrast x oscillation,
-    averaged over images with a non-empty mask (NaN if none). It was `val/stripe` before the
-    stripe score below; it sees no orientation, so concentric rings, checkerboards and
-    high-contrast noise score as high as stripes.
+    averaged over images with a non-empty mask (NaN if none). It sees no orientation (`stripedness`
+    does), so concentric rings, checkerboards and high-contrast noise score as high as stripes.
 
     - contrast = min(1, MAD / 0.35), MAD = mean |Y - mean Y| of luminance Y in [0, 1] inside the
       mask: 1 for black/white patterns (MAD 0.5 at a 50/50 duty cycle), ~0 for a flat brown fill;

@@ -9,10 +9,9 @@ Each real (generated) sample owns a ball reaching its k-th nearest real (generat
   are alike; can exceed 1);
 - coverage: the fraction of real balls holding at least one generated sample.
 
-Precision and recall are torch-fidelity's (`metric_prc`, already ganlab's Inception provider).
-Density and coverage are the few lines of Naeem et al.'s definition on the same k-NN radii: the
-authors' `prdc` package would add scikit-learn and SciPy to the runtime for them; the tests
-check all four against `prdc` (a dev dependency) on random features.
+Precision and recall are torch-fidelity's (`metric_prc`); density and coverage are Naeem et al.'s
+few lines on the same k-NN radii (their `prdc` package, a dev dependency the tests compare against,
+would add scikit-learn and SciPy to the runtime).
 """
 
 from __future__ import annotations

@@ -13,11 +13,8 @@
   a two-tone object or a shading ramp is one light/dark edge, not stripes;
 - contrast: min(1, std of luminance / 0.15): a flat or faintly shaded blob is not striped.
 
-Measured (tests/unit/test_metrics_masks.py, a 29-px disk): sharp or blurred stripes at 0-120 degrees,
-periods 4-14 px: >= 0.89; toyzebra's striped test objects (32 px): mean 0.91, min 0.77. Centred
-rings, checkerboards (0 and 45 degrees), noise, brown blobs, two-tone objects: <= 0.01; rings
-whose centre is near the object's edge read as bent stripes: 0.1-0.4. 0.5 separates the two
-(`translation_success`)."""
+0.5 separates stripes from the rest (`translation_success`; the scores of each kind of pattern:
+docs/BENCHMARKS.md, Metrics)."""
 
 from __future__ import annotations
 

@@ -6,16 +6,12 @@ One encoder, two decoders:
           |s1      |s2     |s3                             +-> generator decoder -> gen  (B,C,H,W) in [-1,1]
     out = (1 - attn) * x + attn * gen
 
-Encoder blocks: two 3x3 conv-norm-ReLU, then a 2x2 max-pool; each returns its pre-pool map as a
-skip. Dropout only in the first `dropout_blocks` blocks: the seed keeps the late features intact.
-Bottleneck: 3x3 convs with dilations 1, 2, 4, 8 applied in a chain; the block returns the SUM of
-every step's output (a wider field of view at no extra parameters, and a skip from every step).
-Decoder blocks: bilinear x2 upsampling, concatenation of the matching skip, two 3x3 conv-norm-ReLU.
-The generator decoder drops the full-resolution skip (seed: it leaks U-Net artefacts into the
-generated image); the attention decoder uses all three.
-
-Widths: width, 2*width, 4*width in the encoder, 8*width in the bottleneck (about 4.5M parameters
-at width=32). Images must be a multiple of 8 on each side.
+Encoder blocks: two 3x3 conv-norm-ReLU, a 2x2 max-pool, the pre-pool map as skip; dropout only
+in the first `dropout_blocks` (the seed keeps late features intact). Bottleneck: a chain of 3x3
+convs dilated 1, 2, 4, 8, returning the SUM of every step's output. Decoder blocks: bilinear x2,
+the matching skip concatenated, two 3x3 conv-norm-ReLU; the generator decoder drops the
+full-resolution skip (it leaks U-Net artefacts into the image). Widths width, 2w, 4w, bottleneck
+8w (about 4.5M parameters at width=32); images a multiple of 8 on each side.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ class DiT(nn.Module):
                  heads: int = 4,
                  mlp_ratio: float = 4.0):
         super().__init__()
-        patch = patch or max(1, image_size // 8)  # 64 tokens at any size (measured: 4x4 patches at 16 px blur shapes)
+        patch = patch or max(1, image_size // 8)  # 64 tokens at any size (bigger patches blur shapes: docs/BENCHMARKS.md)
         if image_size % patch:
             raise ConfigError(f"patch={patch}: must divide image_size={image_size}")
         if dim % heads:

@@ -1,15 +1,10 @@
-"""U-Net discriminator (Schönfeld et al., CVPR 2020, "A U-Net Based Discriminator for GANs"), the
-per-pixel discriminator of seed 000.
-
-The encoder (residual down blocks) ends in a GLOBAL real/fake logit per image; a decoder (residual
-up blocks, with skips from the encoder) gives a PER-PIXEL logit map at the input resolution.
-
-How the outputs combine into losses (the paper; ganlab's algorithms follow it):
-  L_D = L_D_enc + L_D_dec, each a BCE on logits: the global logit against 1 (real) / 0 (fake), and
-        every pixel logit against 1 / 0, averaged over pixels.
-  L_G = the same two terms with the fake images labelled real.
-  CutMix regularisation (D only): losses/unet_cutmix.py, applied with probability
-  model.algorithm.cutmix_prob (the paper ramps it from 0 to 0.5 early in training).
+"""U-Net discriminator (Schönfeld et al., CVPR 2020), the per-pixel discriminator of seed 000: an
+encoder of residual down blocks ends in a GLOBAL real/fake logit per image; a decoder of residual
+up blocks, with skips from the encoder, gives a PER-PIXEL logit map at the input resolution.
+Losses (the paper's; ganlab's algorithms follow it): L_D = BCE of the global logit + BCE of every
+pixel logit (averaged), against 1 (real) / 0 (fake); L_G the same with the fakes labelled real.
+CutMix (D only): losses/unet_cutmix.py, with probability model.algorithm.cutmix_prob (the paper
+ramps it from 0 to 0.5 early in training).
 """
 
 from __future__ import annotations

@@ -97,10 +97,9 @@ def build_optimizers(cfg: DictConfig, phases: list, total: int) -> tuple[dict, d
     return optimizers, schedulers
 
 
-# -- learning-rate policies (schedule.lr_policy, chosen by its `_target_`): build_optimizers asks
-# a policy for `lr_lambda(total_steps)`, the LambdaLR multiplier of each step an optimizer runs.
-# lr_lambda returns a plain function on purpose: LambdaLR saves an object's attributes in its
-# state_dict and would restore the old run length over a new trainer.max_steps on resume.
+# -- learning-rate policies (schedule.lr_policy, by `_target_`): `lr_lambda(total_steps)`, LambdaLR's
+# multiplier per optimizer step, is a plain function on purpose: LambdaLR saves an object's attributes
+# in its state_dict and would restore the old run length over a new trainer.max_steps on resume.
 
 
 class ConstantLR:

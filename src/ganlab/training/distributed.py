@@ -1,16 +1,12 @@
 """Data-parallel training over processes started by torchrun (nccl on GPU, gloo on CPU).
 
-Every rank holds the same networks and optimizers and trains on its own slice of each global
-batch (data.batch_size is the global batch); after each phase's backward the gradients are
-averaged over ranks in one flattened all-reduce, and buffers (BatchNorm statistics) are
-broadcast from rank 0 after each step, so the ranks stay identical, as under
-DistributedDataParallel. DDP's wrapper itself is not used: GAN phases call D several times
-before one backward, freeze D during G's phase, and take double backwards for gradient
-penalties (WGAN-GP, R1), none of which DDP's reducer supports.
-
-Rank 0 alone writes (TensorBoard, checkpoints, samples, summary.json, train.log) and evaluates;
-the ranks agree once per step on stopping and on writing a checkpoint, which then holds every
-rank's RNG state and algorithm state (the translation image pool is per rank)."""
+Each rank trains on its slice of the global batch (data.batch_size); gradients are averaged in one
+flattened all-reduce after each phase's backward and buffers (BatchNorm statistics) broadcast from
+rank 0 after each step, so the ranks stay identical. Not DDP's wrapper: GAN phases call D several
+times before one backward, freeze D in G's phase and take double backwards (WGAN-GP, R1), which
+its reducer does not support. Rank 0 alone writes and evaluates; the ranks agree once per step on
+stopping and on checkpoints, which hold every rank's RNG and algorithm state (the translation pool
+is per rank)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,9 @@
 """A run's state and bookkeeping: events, evaluation, checkpoints, heartbeat, summary.json.
 
-The loop itself (training/loop.py) stays short by leaning on this and on the phase runner
-(training/step.py, `run.phase_runner`); the loop alone advances the step, the data position and
-the schedulers. One training step ends in
-`step_end`: logging callbacks, then evaluation (when due), then the checkpoints callbacks asked
-for are written — so a checkpoint holds the state after EVERYTHING its step did, and a run
-resumed from it ends with the same record as one never stopped."""
+The loop (training/loop.py) alone advances the step, the data position and the schedulers; the
+phases run in training/step.py (`run.phase_runner`). A step ends in `step_end`: logging callbacks,
+then evaluation (when due), then the checkpoints asked for, so a checkpoint holds the state after
+EVERYTHING its step did and a run resumed from it ends with the record of one never stopped."""
 
 from __future__ import annotations
 
