@@ -27,7 +27,7 @@ def _n_attention(net: nn.Module) -> int:
     return sum(isinstance(m, biggan.SelfAttention) for m in net.modules())
 
 
-@pytest.mark.parametrize("size,classes", [(16, 3), (32, 12), (32, 1)])
+@pytest.mark.parametrize("size,classes", [(16, 3), (32, 12), (32, 1), (64, 2)])
 def test_shapes_of_g_and_d_outputs(size, classes):
     torch.manual_seed(0)
     G, D = _G(image_size=size, num_classes=classes), _D(image_size=size, num_classes=classes)
