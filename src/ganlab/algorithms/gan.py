@@ -33,6 +33,7 @@ class GAN:
                  augment=None,              # the augment group: applied to every image D sees
                  lecam: LeCam | None = None,  # LeCam regularisation of D (loss.lecam; weight 0 = off)
                  regularisers=None,         # more of D's regularisers: name -> one (conf/regulariser/)
+                 ortho_reg: float = 0.0,    # > 0: BigGAN's orthogonal regularisation of G's weights
                  ema_decay: float = 0.0,    # 0 = off; else G's weights averaged for sampling/eval
                  ema_warmup: bool = False,  # decay min(ema_decay, (1 + n) / (10 + n)): a short run's EMA
                                             # is not mostly G at initialisation (grey images)
@@ -42,6 +43,9 @@ class GAN:
         self.d_tricks = list(d_tricks)
         self.augment = augment if augment is not None else NoAugment()
         self.g_every = g_every
+        if not ortho_reg >= 0:
+            raise ConfigError(f"model.algorithm.ortho_reg={ortho_reg}: must be >= 0 (0: off)")
+        self.ortho_reg = float(ortho_reg)
         cutmix_prob = check_cutmix(cutmix_prob, D)
         if cutmix_prob and num_classes:
             raise ConfigError("model.algorithm.cutmix_prob: CutMix mixes images of different classes; "
@@ -150,7 +154,11 @@ class GAN:
         outs_f = d_outputs(self._D(self.augment(fake), y))
         outs_r = self._d_on_real(batch) if self.loss.g_needs_real else [None] * len(outs_f)
         loss_g = sum(self.loss.g_loss(f, r) for f, r in zip(outs_f, outs_r))
-        return {"loss": loss_g, "train/loss_g": loss_g.detach()}
+        out = {"train/loss_g": loss_g.detach()}
+        if self.ortho_reg:  # G's one regulariser: BigGAN's orthogonal regularisation of its weights
+            ortho = regs.orthogonal(self.G, self.ortho_reg)
+            loss_g, out["train/ortho"] = loss_g + ortho, ortho.detach()
+        return {"loss": loss_g} | out
 
     @torch.no_grad()
     def _d_on_real(self, batch: dict[str, Tensor]) -> list[Tensor]:

@@ -157,6 +157,27 @@ def check_cutmix(prob: float, D: nn.Module) -> float:
     return float(prob)
 
 
+# -- Orthogonal regularisation of G (BigGAN) ------------------------------------------------------
+# G's own term, not one of D's: the GAN's G phase adds it (model.algorithm.ortho_reg).
+def orthogonal(G: nn.Module, strength: float) -> Tensor:
+    """BigGAN's off-diagonal orthogonal regularisation (Brock et al. 2019, eq. 3):
+    strength * sum_W ||W W^T * (1 - I)||_F^2 over G's conv and linear weights W, each as
+    (out, in * k * k); the trainable weight under spectral norm. Only the rows' cosine similarity
+    is penalised, not their norms. Embeddings are left out (as in BigGAN)."""
+    total = None
+    for m in G.modules():
+        if not isinstance(m, nn.Conv2d | nn.Linear):
+            continue
+        w = (m.parametrizations.weight.original if nn.utils.parametrize.is_parametrized(m, "weight")
+             else m.weight).flatten(1)
+        gram = w @ w.t()
+        term = (gram * (1 - torch.eye(gram.shape[0], device=w.device, dtype=w.dtype))).pow(2).sum()
+        total = term if total is None else total + term
+    if total is None:
+        raise ConfigError("model.algorithm.ortho_reg: G has no conv or linear weights to regularise; set it to 0")
+    return strength * total
+
+
 # -- one D's list ----------------------------------------------------------------------------------
 # what an adversarial loss's penalties() names (losses/adversarial.py)
 PENALTIES = {"r1": R1, "r2": R2, "gp": GradientPenalty}

@@ -22,10 +22,11 @@ from ganlab.files import atomic_save_figure, atomic_save_image, image_format
 @click.command("sample")
 @RUN_OR_CKPT
 @click.option("--n", type=click.IntRange(min=1),
-              help="number of samples  [default: 64; --mode interpolate: 4 strips]")
+              help="number of samples, in class order for a conditional model  [default: 64; conditional: "
+                   "8 per class, one row per class; --mode interpolate: 4 strips]")
 @click.option("--out", default="samples.png", show_default=True, help="image (grid or 2D scatter) to write")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="noise seed")
-@click.option("--nrow", type=click.IntRange(min=1), help="images per grid row  [default: sqrt(n)]")
+@click.option("--nrow", type=click.IntRange(min=1), help="images per grid row  [default: sqrt(n); conditional: n / classes]")
 @click.option("--steps", type=click.IntRange(min=1),
               help="sampling steps of flow (ODE) / ddpm (DDIM)  [default: the run's model.algorithm.sample_steps]")
 @click.option("--mode", type=click.Choice(["samples", "interpolate"]), default="samples", show_default=True,
@@ -38,10 +39,12 @@ def command(ckpt: str, n: int | None, out: str, seed: int, nrow: int | None, ste
             device: str) -> None:
     """Images (or a 2D scatter over the true modes) from a checkpoint alone (a run directory: its
     best.pt, else last.pt); or interpolation strips between noise points."""
+    import torch
+
     from ganlab.training.resume import load_algorithm
     from ganlab.training.runtime import pick_device
     ckpt = str(checkpoint_in(ckpt))
-    n = n or (4 if mode == "interpolate" else 64)
+    n_given, n = n, n or (4 if mode == "interpolate" else 64)
     device = pick_device(device)
     out = writable_output(image_output(out))
     algo, cfg, state = load_algorithm(ckpt, device)
@@ -54,7 +57,12 @@ def command(ckpt: str, n: int | None, out: str, seed: int, nrow: int | None, ste
     if mode == "interpolate":
         samples, nrow = interpolate(algo, rows=n, frames=frames, seed=seed, device=device), frames
     else:
-        samples = algo.generate(n, device=device, seed=seed).float().cpu()
+        extra, classes = {}, getattr(algo, "num_classes", 0)
+        if classes:  # a conditional model: one row per class, in class order
+            n = n_given or classes * 8
+            extra["y"] = torch.arange(n) * classes // n
+            nrow = nrow or (n // classes if n % classes == 0 else None)
+        samples = algo.generate(n, device=device, seed=seed, **extra).float().cpu()
     if samples.dim() == 2 and out.suffix.lower().lstrip(".") not in FIGURE_FORMATS:
         raise UsageError(f"--out {out}: a 2D scatter is written as {', '.join('.' + f for f in FIGURE_FORMATS)}; "
                          f"choose one of those extensions")
