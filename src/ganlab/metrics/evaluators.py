@@ -110,7 +110,8 @@ class FIDKIDEvaluator:
                  batch_size: int = 100,
                  prdc_k: int = 5,                   # k-NN balls of precision/recall/density/coverage; 0 = off
                  resize: str = "legacy",            # legacy | clean (clean-fid's protocol): metrics.fid.RESIZES
-                 reference: str = "train"):         # train | test: the real images generated ones are scored against
+                 reference: str = "train",          # train | test: the real images generated ones are scored against
+                 fid_name: str = "fid"):            # fid | fd: the Fréchet distance's name (val/fd_digits on a domain classifier)
         if not isinstance(feature, nn.Module):  # e.g. the old `feature: random_conv`
             raise ConfigError(f"feature={feature!r}: must be an extractor node, e.g. "
                               f"{{_target_: ganlab.metrics.features.RandomConvFeatures}}")
@@ -118,6 +119,9 @@ class FIDKIDEvaluator:
         self.n, self.bs, self.cache_dir = n_samples, batch_size, cache_dir
         self.kid_subset_size, self.kid_subsets = kid_subset_size, kid_subsets
         self.suffix = "" if self.feature_name == "inception" else f"_{self.feature_name}"
+        if fid_name not in ("fid", "fd"):
+            raise ConfigError(f"fid_name={fid_name!r}: choose fid or fd")
+        self.fid_name = fid_name
         from ganlab.metrics.fid import RESIZES
         if resize not in RESIZES:
             raise ConfigError(f"resize={resize!r}: choose {' or '.join(RESIZES)}")
@@ -142,8 +146,10 @@ class FIDKIDEvaluator:
         size = run.cfg.data.get("image_size")
         resize = "" if self.resize == "legacy" else f"_{self.resize}"  # legacy keeps the older file names
         node = run.cfg.data.get("dataset" if split == "train" else "test_dataset")
-        path = (Path(self.cache_dir) / f"fidref_{run.cfg.data.name}_{split}_{key}_{self.feature_name}{resize}_{size}px_{n}_"
-                f"{config_digest(node)}.pt")  # the digest: another seed or subset never reads these statistics
+        tag = getattr(self.feature, "cache_tag", "")  # a trained extractor's weights (data/digits_classifier.py)
+        tag = f"_{tag}" if tag else ""
+        path = (Path(self.cache_dir) / f"fidref_{run.cfg.data.name}_{split}_{key}_{self.feature_name}{tag}{resize}_{size}px_"
+                f"{n}_{config_digest(node)}.pt")  # the digest: another seed or subset never reads these statistics
         if path.is_file():
             state, _ = load_reference(path)
             metric.load_real_state(state)
@@ -192,7 +198,9 @@ class FIDKIDEvaluator:
                                  f"G_AB({run.cfg.data.name}/{split}/A), first {n_fake}: translated test A vs test B")
         if not hasattr(algo, "generate"):
             self.protocol["direction"] = "AtoB"
-        out = {f"val/fid{self.suffix}": res["fid"], f"val/kid{self.suffix}": res["kid"]}
+        if getattr(self.feature, "info", None):  # a trained extractor's held-out accuracy, recipe, cache file
+            self.protocol["feature_info"] = self.feature.info
+        out = {f"val/{self.fid_name}{self.suffix}": res["fid"], f"val/kid{self.suffix}": res["kid"]}
         if self.prdc_k:
             from ganlab.metrics.prdc import prdc
             real, fake = metric.feature_sets()

@@ -1,4 +1,5 @@
-"""Mode-coverage metrics for the 2D Gaussian mixtures (ring8, grid25).
+"""Mode-coverage metrics for the 2D Gaussian mixtures (ring8, grid25); `histogram_metrics` also
+serves the stacked digits (metrics/digits.py).
 
 Protocol (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018): draw 2500 samples; a sample
 is *high quality* (HQ) if its Euclidean distance to the nearest mode centre is at most
@@ -33,18 +34,21 @@ def mode_metrics(samples: Tensor, centers: Tensor, std: float, *, hq_sigmas: flo
     dist = torch.cdist(samples, centers)  # (N, K)
     d_min, nearest = dist.min(dim=1)
     hq = d_min <= hq_sigmas * float(std)
-    counts = torch.bincount(nearest[hq], minlength=k).double()
-    n_hq = counts.sum()
-    if n_hq > 0:
-        q = counts / n_hq
+    return {**histogram_metrics(torch.bincount(nearest[hq], minlength=k)),
+            "hq": float(hq.double().mean()) if len(samples) else 0.0}
+
+
+def histogram_metrics(counts: Tensor) -> dict:
+    """Modes captured (bins with >= 1 sample) and reverse KL(q || uniform) of a histogram of
+    samples over K modes (K = len(counts)): the 2D mixtures' and the stacked digits' (1,000 modes)."""
+    counts = torch.as_tensor(counts).double()
+    k, n = counts.numel(), counts.sum()
+    if n > 0:
+        q = counts / n
         reverse_kl = float(torch.xlogy(q, q * k).sum())  # sum q log(q / (1/K))
     else:
         reverse_kl = math.nan
-    return {
-        "modes": int((counts > 0).sum()),
-        "hq": float(hq.double().mean()) if len(samples) else 0.0,
-        "reverse_kl": reverse_kl,
-    }
+    return {"modes": int((counts > 0).sum()), "reverse_kl": reverse_kl}
 
 
 def scatter_figure(samples: Tensor, centers: Tensor, std: float, *, hq_sigmas: float = 3.0):

@@ -1,0 +1,154 @@
+"""The digits' own classifier, trained by ganlab on the train split of data/digits.py: the judge
+of the digit metrics (metrics/digits.py: modes of stacked digits; the Fréchet distance on its
+penultimate features, `val/fd_digits`), so they need no downloaded weights.
+
+Training is deterministic on CPU (seeded init and order, one thread) and takes a few CPU
+seconds; the weights are cached under `cache_dir`, keyed by a hash of everything that makes
+them (architecture, training, image size, split), written atomically, and loaded on every
+later use. Its accuracy on the held-out split is recorded with them (`info`) and in protocols.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import pickle
+import time
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from ganlab.data.digits import check_image_size, load_split, upsample
+from ganlab.files import atomic_write_bytes
+
+VERSION = 1  # bump when the training code changes what the weights are: old cache files are then ignored
+_LOADED: dict[str, tuple[dict, dict]] = {}  # digest -> (state, info): one training per process
+
+
+def _network(width: int, features: int) -> nn.Sequential:
+    """On 8x8 inputs (any image size is pooled back to the digits' own 8x8 first: see `_pool`)."""
+    return nn.Sequential(
+        nn.Conv2d(1, width, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(2 * width * 4, features), nn.ReLU(),  # the penultimate features (Fréchet distance)
+        nn.Linear(features, 10),
+    )
+
+
+def _pool(x: Tensor) -> Tensor:
+    """Images of any size -> 8x8 (area average): the classifier costs the same at 16 or 32 px."""
+    return nn.functional.adaptive_avg_pool2d(x, 8)
+
+
+class DigitsClassifier(nn.Module):
+    """Digit of each channel of (B, C, S, S) images. As an FID/KID feature extractor
+    (metrics/features.py's interface: input in [0, 1], `num_features`, `extractor_name`) it gives
+    the penultimate features of each channel side by side: C x `features` numbers per image."""
+
+    comparable = False         # ganlab's own network: not comparable with published numbers
+    extractor_name = "digits"  # -> val/fd_digits
+    input_size = None          # works at the data's size: resize=clean only quantises
+
+    def __init__(self, *, image_size: int = 16, channels: int = 1, width: int = 16, features: int = 64,
+                 epochs: int = 15, batch_size: int = 50, lr: float = 2e-3, seed: int = 0, split_seed: int = 0,
+                 cache_dir: str = "data/cache"):
+        super().__init__()
+        self.recipe = {"version": VERSION, "image_size": check_image_size(image_size), "width": width,
+                       "features": features, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
+                       "split_seed": split_seed, "data": "sklearn load_digits, 1500 train / 297 test"}
+        self.digest = hashlib.sha1(json.dumps(self.recipe, sort_keys=True).encode()).hexdigest()[:12]
+        self.cache_tag = self.digest  # in the file names of FID reference statistics made with it
+        self.path = Path(cache_dir) / f"digits_classifier_{self.digest}.pt"
+        self.channels, self.num_features = channels, channels * features
+        self.net = _network(width, features)
+        self.net.requires_grad_(False)
+        self.info: dict = {}
+        self._ready = False
+
+    def ready(self) -> DigitsClassifier:
+        """Load the cached weights, or train and cache them (at the first use, not at build)."""
+        if not self._ready:
+            state, self.info = load_or_train(self.recipe, self.digest, self.path)
+            self.net.load_state_dict(state)
+            self.net.eval()
+            self._ready = True
+        return self
+
+    def train(self, mode: bool = True) -> DigitsClassifier:
+        return super().train(False)  # a fixed judge: never in training mode
+
+    @torch.no_grad()
+    def _per_channel(self, images: Tensor, layers: nn.Module) -> Tensor:
+        """`layers` on each channel of images in [-1, 1] (B, C, S, S) -> (B, C, ...)."""
+        self.ready()
+        b, c = images.shape[:2]
+        out = layers(_pool(images.float().reshape(b * c, 1, *images.shape[2:])))
+        return out.reshape(b, c, *out.shape[1:])
+
+    def classify(self, images: Tensor) -> Tensor:
+        """(B, C) digits of images in [-1, 1]."""
+        return self._per_channel(images, self.net).argmax(-1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, C * features) penultimate features of images in [0, 1] (the extractors' convention)."""
+        x = x.float() / 255 if x.dtype == torch.uint8 else x
+        return self._per_channel(x * 2 - 1, self.net[:-1]).flatten(1)
+
+
+def load_or_train(recipe: dict, digest: str, path: Path) -> tuple[dict, dict]:
+    """(state_dict, info) from memory, from `path`, or trained now and written to `path`."""
+    if digest in _LOADED:
+        return _LOADED[digest]
+    if path.is_file():
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)  # no code runs on load
+            _LOADED[digest] = blob["state"], {**blob["info"], "cache": str(path), "loaded": True}
+            return _LOADED[digest]
+        except (OSError, RuntimeError, KeyError, TypeError, EOFError, pickle.UnpicklingError):
+            pass  # unreadable: train again and replace it (the same weights, deterministically)
+    state, info = train_classifier(recipe)
+    buf = io.BytesIO()
+    torch.save({"state": state, "info": info}, buf)
+    atomic_write_bytes(path, buf.getvalue())
+    _LOADED[digest] = state, {**info, "cache": str(path), "loaded": False}
+    return _LOADED[digest]
+
+
+def train_classifier(recipe: dict) -> tuple[dict, dict]:
+    """Train on the train split; (state_dict, info with the held-out accuracy and the time)."""
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    size, seed = recipe["image_size"], recipe["seed"]
+    x, y = load_split("train", recipe["split_seed"])
+    x = _pool(upsample(x[:, None], size))  # what the classifier sees of data at that size
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same sums in the same order on any machine: the same weights
+    try:
+        # the run's RNG stays untouched; grads on even when called from an evaluation (no_grad)
+        with torch.random.fork_rng(devices=[]), torch.enable_grad():
+            torch.manual_seed(seed)
+            net = _network(recipe["width"], recipe["features"])
+            order = torch.Generator().manual_seed(seed)
+            opt = torch.optim.Adam(net.parameters(), lr=recipe["lr"])
+            steps = recipe["epochs"] * -(-len(y) // recipe["batch_size"])
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe["lr"], total_steps=steps)
+            for _ in range(recipe["epochs"]):
+                for idx in torch.randperm(len(y), generator=order).split(recipe["batch_size"]):
+                    loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    sched.step()
+            net.eval()
+            xt, yt = load_split("test", recipe["split_seed"])
+            with torch.no_grad():
+                accuracy = float((net(_pool(upsample(xt[:, None], size))).argmax(1) == yt).double().mean())
+    finally:
+        torch.set_num_threads(threads)
+    info = {"accuracy_test": accuracy, "n_test": len(yt), "n_train": len(y), "recipe": recipe,
+            "train_seconds": round(time.perf_counter() - t0, 2), "train_cpu_seconds": round(time.process_time() - cpu0, 2)}
+    return {k: v.clone() for k, v in net.state_dict().items()}, info
+
