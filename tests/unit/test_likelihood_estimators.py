@@ -62,9 +62,10 @@ def velocity(x, t):
 def test_ode_likelihood_of_the_exact_velocity_matches_the_analytic_nll():
     x, g = data(400), torch.Generator().manual_seed(1)
     est = L.ode_nll(velocity, x, steps=50, solver="midpoint", probes=8, g=g)
-    err = (est - true_nll(x)).mean().abs()
-    assert err < 0.02, err  # per-sample Hutchinson noise averages out; the solver's error is ~1e-4
-    assert (est - true_nll(x)).abs().max() < 1.5
+    err = est - true_nll(x)
+    se = err.std() / len(x) ** 0.5  # Hutchinson's noise, per sample; it averages out over the samples
+    assert se < 0.03 and err.mean().abs() < 4 * se + 0.005, (err.mean(), se)  # + the solver's error
+    assert err.abs().max() < 1.5
 
 
 # -- DDPM: x_t ~ N(sqrt(a) mu, a Sigma + (1 - a) I) and E[x_0 | x_t] in closed form --
