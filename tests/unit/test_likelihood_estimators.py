@@ -97,3 +97,15 @@ def test_gaussian_logpdf_is_the_normal_density():
     ref = torch.distributions.Normal(0.0, 2.0).log_prob(x).sum(1)
     assert torch.allclose(L.gaussian_logpdf(x, 0.0, 4.0), ref)
     assert math.isclose(float(L.gaussian_logpdf(torch.zeros(1, 1), 0.0, 1.0)), -0.5 * math.log(2 * math.pi), rel_tol=1e-6)
+
+
+def test_the_nll_evaluator_names_a_bad_option_before_any_run():
+    import pytest
+
+    from ganlab.errors import ConfigError
+    from ganlab.metrics.nll import NLLEvaluator
+    for bad, key in (({"ode_solver": "rk4"}, "ode_solver='rk4'"), ({"k": 0}, "k=0"),
+                     ({"reverse_var": "learned"}, "reverse_var='learned'")):
+        with pytest.raises(ConfigError, match=key.replace("[", r"\[")):
+            NLLEvaluator(**bad)
+    assert NLLEvaluator(t_samples=None).options["t_samples"] is None  # null = all T

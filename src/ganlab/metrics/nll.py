@@ -14,7 +14,10 @@ import math
 
 import torch
 
+from ganlab.errors import ConfigError
 from ganlab.metrics.context import EvalContext
+
+SOLVER_NAMES = ("euler", "midpoint", "heun")  # algorithms/ode.SOLVERS (a layer above: checked again there)
 
 
 class NLLEvaluator:
@@ -25,6 +28,15 @@ class NLLEvaluator:
                  probes: int = 1,                   # flow: Hutchinson probes per divergence
                  t_samples: int | None = 100,       # DDPM: timesteps per sample in the bound; null = all T
                  reverse_var: str = "beta"):        # DDPM: reverse variance beta_t | posterior (beta~_t)
+        # checked here, before the run dir exists, not at the first evaluation
+        for key, value in {"n_samples": n_samples, "batch_size": batch_size, "k": k, "ode_steps": ode_steps,
+                           "probes": probes, "t_samples": 1 if t_samples is None else t_samples}.items():
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{key}={value!r}: must be an integer >= 1")
+        if ode_solver not in SOLVER_NAMES:
+            raise ConfigError(f"ode_solver={ode_solver!r}: choose one of {', '.join(SOLVER_NAMES)}")
+        if reverse_var not in ("beta", "posterior"):
+            raise ConfigError(f"reverse_var={reverse_var!r}: choose beta or posterior")
         self.n, self.bs = n_samples, batch_size
         self.options = {"k": k, "ode_steps": ode_steps, "ode_solver": ode_solver, "probes": probes,
                         "t_samples": t_samples, "reverse_var": reverse_var}
