@@ -97,6 +97,26 @@ class DDPM(Baseline):
     def decode(self, z: Tensor, g: torch.Generator) -> Tensor:
         return SAMPLERS[self.sampler_name](self, z, g)
 
+    def nll(self, x: Tensor, *, g: torch.Generator, t_samples: int | None = 100, reverse_var: str = "beta",
+            **_) -> tuple[Tensor, dict]:
+        """The variational bound on -log p(x) per sample (nats, network units); x_0 unclipped."""
+        from ganlab.algorithms.likelihood import ddpm_vlb
+        if reverse_var not in ("beta", "posterior"):
+            raise ConfigError(f"reverse_var={reverse_var!r}: choose beta or posterior")
+        _, abar = self._consts(x.device)
+
+        def predict_x0(xt: Tensor, t: Tensor) -> Tensor:  # one t per row
+            out = self.sampler()(xt, t.float() / self.T)
+            a = abar[t].view(-1, *([1] * (xt.dim() - 1)))
+            return a.sqrt() * xt - (1 - a).sqrt() * out if self.prediction == "v" else \
+                (xt - (1 - a).sqrt() * out) / a.sqrt()
+
+        terms = "all" if t_samples is None or t_samples >= self.T - 1 else f"{t_samples} uniform draws per sample of"
+        return ddpm_vlb(predict_x0, x, betas=self.betas, n_t=t_samples, g=g, reverse_var=reverse_var), {
+            "estimator": f"DDPM variational bound (Ho et al. 2020): prior KL + {terms} the {self.T - 1} KL terms "
+                         f"(reverse variance {'beta_t' if reverse_var == 'beta' else 'beta~_t'}) + Gaussian "
+                         f"decoder (variance beta_1); an upper bound on the NLL"}
+
     def ancestral(self, x: Tensor, g: torch.Generator) -> Tensor:
         """x_{t-1} ~ q(x_{t-1} | x_t, x_0 = the prediction): mean
         sqrt(abar_{t-1}) beta_t / (1 - abar_t) x_0 + sqrt(alpha_t) (1 - abar_{t-1}) / (1 - abar_t) x_t

@@ -36,6 +36,15 @@ class VAE(Baseline):
     def decode(self, z: Tensor, g: torch.Generator) -> Tensor:
         return self.sampling_net().decode(z)
 
+    def nll(self, x: Tensor, *, g: torch.Generator, k: int = 64, **_) -> tuple[Tensor, dict]:
+        """-log p(x) per sample (nats, network units) by the IWAE bound; the decoder is the Gaussian
+        the ELBO's squared error implies: variance 1 / (2 rec_weight)."""
+        from ganlab.algorithms.likelihood import iwae_nll
+        net, dec_var = self.sampling_net(), 0.5 / self.objective.rec_weight
+        return iwae_nll(net.encode, net.decode, x, k=k, dec_var=dec_var, g=g), {
+            "estimator": f"IWAE bound (Burda et al. 2016), k={k} importance samples, Gaussian decoder "
+                         f"variance {dec_var:g} (1 / (2 rec_weight)); an upper bound on the NLL"}
+
     @torch.no_grad()
     def latents(self, x: Tensor) -> Tensor:
         """Posterior means of x (data units) under the sampling network, in eval mode."""
