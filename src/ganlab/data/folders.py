@@ -15,7 +15,6 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ganlab.data.errors import DataError
-from ganlab.data.transforms import decode_pipeline, finish_pipeline
 from ganlab.errors import command_line
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -170,6 +169,13 @@ def keep_in_memory(in_memory: str | bool, files: list[Path], *, channels: int, s
     return True
 
 
+def _transforms():
+    """ganlab.data.transforms, imported when a folder is read, not when a config is checked (the
+    data-fits check imports this module): torchvision's import pulls in torch._dynamo (~1.5 s)."""
+    from ganlab.data import transforms
+    return transforms
+
+
 class DecodedImages:
     """Image files read as resized uint8 tensors (transforms.decode_pipeline): each decoded
     once at construction and kept (`in_memory`), or decoded whenever drawn. The same tensors
@@ -179,7 +185,7 @@ class DecodedImages:
                  augment: bool, load_size: float, in_memory: str | bool, budget_mb: float,
                  skip_unreadable: bool, skip_key: str):
         self.channels = channels
-        self.decode = decode_pipeline(image_size=image_size, augment=augment, load_size=load_size)
+        self.decode = _transforms().decode_pipeline(image_size=image_size, augment=augment, load_size=load_size)
         short = round(image_size * load_size) if augment else image_size
         keep = keep_in_memory(in_memory, [f for _, fs in folders for f in fs], channels=channels, short=short,
                               budget_mb=budget_mb)
@@ -222,7 +228,7 @@ class ImageFolder(Dataset):
                                     load_size=load_size, in_memory=in_memory, budget_mb=in_memory_budget_mb,
                                     skip_unreadable=skip_unreadable, skip_key="data.dataset.skip_unreadable")
         (self.files,) = self.images.files
-        self.transform = finish_pipeline(image_size=image_size, channels=channels, augment=augment)
+        self.transform = _transforms().finish_pipeline(image_size=image_size, channels=channels, augment=augment)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -264,7 +270,7 @@ class UnpairedFolders(Dataset):
                                     budget_mb=in_memory_budget_mb, skip_unreadable=skip_unreadable,
                                     skip_key=f"data.{node}.skip_unreadable")
         self.files_a, self.files_b = self.images.files
-        self.transform = finish_pipeline(image_size=image_size, channels=channels, augment=augment)
+        self.transform = _transforms().finish_pipeline(image_size=image_size, channels=channels, augment=augment)
         self.perm_b = torch.randperm(len(self.files_b), generator=torch.Generator().manual_seed(seed))
 
     def __len__(self) -> int:
