@@ -92,8 +92,8 @@ def config_digest(node) -> str:
 
 class FIDKIDEvaluator:
     """FID and KID of generated (or translated) images against a reference split, with
-    torchmetrics' estimators (metrics.fid.FIDKID) on the features of `feature` (a node with its
-    own `_target_`: features.InceptionFeatures or RandomConvFeatures), and on the same features
+    torchmetrics' estimators (written out in metrics.fid.FIDKID) on the features of `feature` (a
+    node with its own `_target_`: features.InceptionFeatures or RandomConvFeatures), and on the same features
     precision, recall, density and coverage (metrics.prdc, k = `prdc_k`). Reference statistics are
     computed once per (data, split, feature extractor, resize, image size, sample count) and cached.
     Metric names carry the extractor unless it is the standard Inception: val/fid, val/kid vs
