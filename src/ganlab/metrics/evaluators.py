@@ -197,7 +197,7 @@ class FIDKIDEvaluator:
             from ganlab.metrics.prdc import prdc
             real, fake = metric.feature_sets()
             out |= {f"val/{k}{self.suffix}": v for k, v in prdc(real, fake, k=self.prdc_k).items()}
-            self.protocol["prdc"] = {"implementation": "torch-fidelity precision/recall; density/coverage "
-                                     "(Naeem et al. 2020) in ganlab.metrics.prdc", "k": self.prdc_k,
+            self.protocol["prdc"] = {"implementation": "ganlab.metrics.prdc: torch-fidelity's precision/recall, "
+                                     "density/coverage (Naeem et al. 2020)", "k": self.prdc_k,
                                      "n_real": int(real.shape[0]), "n_fake": int(fake.shape[0])}
         return out

@@ -9,10 +9,12 @@ Each real (generated) sample owns a ball reaching its k-th nearest real (generat
   are alike; can exceed 1);
 - coverage: the fraction of real balls holding at least one generated sample.
 
-Precision and recall are torch-fidelity's (`metric_prc`, already ganlab's Inception provider).
-Density and coverage are the few lines of Naeem et al.'s definition on the same k-NN radii: the
-authors' `prdc` package would add scikit-learn and SciPy to the runtime for them; the tests
-check all four against `prdc` (a dev dependency) on random features.
+Precision and recall are computed as torch-fidelity's `metric_prc` computes them (the same
+cdist calls, `<=` at the ball's edge); density and coverage are the few lines of Naeem et al.'s
+definition (`<`). All four share the three distance matrices (real-real, fake-fake, real-fake),
+which torch-fidelity's function would compute again. The authors' `prdc` package would add
+scikit-learn and SciPy to the runtime; the tests check all four against `prdc` (a dev
+dependency) and precision/recall against torch-fidelity on random features.
 """
 
 from __future__ import annotations
@@ -30,8 +32,6 @@ def kth_neighbour_radii(x: Tensor, k: int) -> Tensor:
 
 def prdc(real: Tensor, fake: Tensor, *, k: int = 5) -> dict[str, float]:
     """The four metrics of generated features `fake` (M, D) against real features `real` (N, D)."""
-    from torch_fidelity.metric_prc import calculate_precision_recall_full
-
     if real.dim() != 2 or fake.dim() != 2 or real.shape[1] != fake.shape[1]:
         raise MetricsError(f"precision/recall: features must be (N, D) and (M, D), got {tuple(real.shape)} "
                            f"and {tuple(fake.shape)}")
@@ -39,10 +39,11 @@ def prdc(real: Tensor, fake: Tensor, *, k: int = 5) -> dict[str, float]:
         raise MetricsError(f"precision/recall with k={k} need more than {k} real and generated samples "
                            f"(have {real.shape[0]} and {fake.shape[0]})")
     real, fake = real.double(), fake.double()
-    # torch-fidelity's convention: features_1 is generated, features_2 real
-    precision, recall = calculate_precision_recall_full(fake, real, neighborhood=k)
-    radii = kth_neighbour_radii(real, k)
-    inside = torch.cdist(real, fake) < radii[:, None]   # (N, M): generated j inside real ball i
+    radii, fake_radii = kth_neighbour_radii(real, k), kth_neighbour_radii(fake, k)
+    dist = torch.cdist(real, fake)                         # (N, M)
+    precision = (dist <= radii[:, None]).any(0).float().mean()       # generated j inside some real ball
+    recall = (dist <= fake_radii[None, :]).any(1).float().mean()     # real i inside some generated ball
+    inside = dist < radii[:, None]   # (N, M): generated j inside real ball i
     return {"precision": float(precision), "recall": float(recall),
             "density": float(inside.sum(0).double().mean() / k),
             "coverage": float(inside.any(1).double().mean())}
