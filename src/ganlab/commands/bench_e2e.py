@@ -115,8 +115,7 @@ def e2e(n: int, image_size: int, batch_size: int, epochs: str, workers: int, rou
                         note = f" (of which evaluation {evals[e][-1]:.1f} s)"
                     console.print(f"  {name}, {e} epoch(s), round {r + 1}: {times[(e, name)][-1]:.1f} s{note}")
     t = results_table("end to end (s, whole command, best of rounds)",
-                      ("epochs", "steps", "plain script", "ganlab", "script/ganlab", "ganlab's evaluation",
-                       "script/(ganlab - evaluation)"))
+                      ("epochs", "steps", "script", "ganlab", "ratio", "its eval", "ratio w/o eval"))
     for e in counts:
         s = min(times[(e, "script")])
         best = min(range(rounds), key=lambda i: times[(e, "ganlab")][i])  # the best round and its own eval
@@ -124,5 +123,7 @@ def e2e(n: int, image_size: int, batch_size: int, epochs: str, workers: int, rou
         t.add_row(str(e), str(e * (n // batch_size)), f"{s:.1f}", f"{g:.1f}", f"{s / g:.2f}", f"{ev:.1f}",
                   f"{s / (g - ev):.2f}")
     console.print(t)
+    console.print("ratio = script/ganlab; its eval: ganlab's seconds in its evaluators (the script has none); "
+                  "ratio w/o eval = script/(ganlab - its eval)")
     console.print("script/ganlab ratio: " + ", ".join(
         f"{e} epoch(s) {min(times[(e, 'script')]) / min(times[(e, 'ganlab')]):.2f}" for e in counts))
