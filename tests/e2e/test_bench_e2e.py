@@ -12,9 +12,12 @@ def test_bench_e2e_times_both_commands_and_prints_the_ratio(ganlab):
     out = ganlab("bench", "e2e", "--n", "8", "--image-size", "16", "--batch-size", "4", "--epochs", "1",
                  "--workers", "0", "--device", "cpu").stdout
     assert "script, 1 epoch(s), round 1:" in out and "ganlab, 1 epoch(s), round 1:" in out
+    # ganlab's closing evaluation, from its summary.json (timings.eval_time_s), shown apart
+    assert re.search(r"ganlab, 1 epoch\(s\), round 1: [\d.]+ s \(of which evaluation [\d.]+ s\)", out)
     row = next(line for line in out.splitlines() if line.startswith("│ 1 "))
     cells = [c.strip() for c in row.split("│") if c.strip()]
     assert cells[1] == "2" and all(float(c) > 0 for c in cells[2:])  # 8 images / batch 4: 2 steps
+    assert len(cells) == 7 and float(cells[6]) > float(cells[4])  # without its evaluation ganlab is faster
     ratio = re.search(r"script/ganlab ratio: 1 epoch\(s\) (\d+\.\d+)", out)
     assert ratio and float(ratio.group(1)) > 0 and float(ratio.group(1)) == float(cells[4])
 

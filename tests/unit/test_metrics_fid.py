@@ -126,7 +126,7 @@ def test_reference_cache_round_trip(tmp_path):
 
     state, proto2 = load_reference(tmp_path / "ref" / "stats.pt")
     assert proto2 == proto and proto["n_real"] == 60 and proto["feature_extractor"] == "random_conv"
-    assert proto["comparable_to_published"] is False and proto["implementation"].startswith("torchmetrics")
+    assert proto["comparable_to_published"] is False and proto["implementation"].startswith("ganlab.metrics.fid")
     m2 = FIDKID(feature=RandomConvFeatures(dims=8), kid_subsets=20, kid_subset_size=30)
     m2.load_real_state(state)
     m2.update_fake(fake)

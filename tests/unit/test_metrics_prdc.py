@@ -47,6 +47,16 @@ def test_matches_the_authors_prdc_package_on_random_features():
         assert ours[key] == pytest.approx(float(theirs[key]), abs=1e-6), key
 
 
+def test_precision_recall_equal_torch_fidelitys():
+    from torch_fidelity.metric_prc import calculate_precision_recall_full
+
+    g = torch.Generator().manual_seed(5)
+    real, fake = torch.randn(300, 10, generator=g), 1.3 * torch.randn(250, 10, generator=g) + 0.4
+    precision, recall = calculate_precision_recall_full(fake.double(), real.double(), neighborhood=5)
+    ours = prdc(real, fake, k=5)
+    assert (ours["precision"], ours["recall"]) == (precision, recall) and 0 < precision < 1 and 0 < recall < 1
+
+
 def test_too_few_samples_is_a_metrics_error():
     with pytest.raises(MetricsError, match="k=5"):
         prdc(torch.randn(5, 3), torch.randn(50, 3), k=5)

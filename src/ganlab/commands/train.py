@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -140,7 +141,8 @@ def main(args: list[str]) -> None:
     try:
         args = with_resume(args) + _one_run_over_ranks(args)
         sys.argv = ["ganlab train", *args]
-        hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(train_task)()
+        with _one_compose(args):
+            hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(train_task)()
         distributed.finish()
     except GanlabError as e:
         fail(e, e.exit_code)
@@ -154,6 +156,25 @@ def main(args: list[str]) -> None:
         distributed.shutdown()
     if handoff.sweep:
         _report_sweep()
+
+
+@contextmanager
+def _one_compose(args: list[str]):
+    """Hydra composes the whole config twice per command: first only to read `hydra.mode`
+    (Hydra.get_mode: None unless a config sets it), then to run. With no Hydra flag (-m, -cd...)
+    and no hydra override, nothing can set it (ganlab's own configs never do: tests/unit/
+    test_train_compose_once.py), so its answer is None and that first compose is skipped."""
+    from hydra._internal.hydra import Hydra
+
+    if any(a.startswith("-") or override_key(a).startswith("hydra") for a in args):
+        yield
+        return
+    probe = Hydra.get_mode
+    Hydra.get_mode = lambda self, config_name, overrides: None
+    try:
+        yield
+    finally:
+        Hydra.get_mode = probe
 
 
 def _one_run_over_ranks(args: list[str]) -> list[str]:

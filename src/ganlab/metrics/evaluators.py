@@ -92,8 +92,8 @@ def config_digest(node) -> str:
 
 class FIDKIDEvaluator:
     """FID and KID of generated (or translated) images against a reference split, with
-    torchmetrics' estimators (metrics.fid.FIDKID) on the features of `feature` (a node with its
-    own `_target_`: features.InceptionFeatures or RandomConvFeatures), and on the same features
+    torchmetrics' estimators (written out in metrics.fid.FIDKID) on the features of `feature` (a
+    node with its own `_target_`: features.InceptionFeatures or RandomConvFeatures), and on the same features
     precision, recall, density and coverage (metrics.prdc, k = `prdc_k`). Reference statistics are
     computed once per (data, split, feature extractor, resize, image size, sample count) and cached.
     Metric names carry the extractor unless it is the standard Inception: val/fid, val/kid vs
@@ -205,7 +205,7 @@ class FIDKIDEvaluator:
             from ganlab.metrics.prdc import prdc
             real, fake = metric.feature_sets()
             out |= {f"val/{k}{self.suffix}": v for k, v in prdc(real, fake, k=self.prdc_k).items()}
-            self.protocol["prdc"] = {"implementation": "torch-fidelity precision/recall; density/coverage "
-                                     "(Naeem et al. 2020) in ganlab.metrics.prdc", "k": self.prdc_k,
+            self.protocol["prdc"] = {"implementation": "ganlab.metrics.prdc: torch-fidelity's precision/recall, "
+                                     "density/coverage (Naeem et al. 2020)", "k": self.prdc_k,
                                      "n_real": int(real.shape[0]), "n_fake": int(fake.shape[0])}
         return out

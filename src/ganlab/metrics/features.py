@@ -1,7 +1,7 @@
 """Feature extractors for FID / KID: images (B, C, H, W) -> features (B, D).
 
 Input convention (both extractors): uint8 in [0, 255] or float in [0, 1]; 1-channel images are
-repeated to RGB. Each extractor carries `num_features` (torchmetrics reads it instead of probing
+repeated to RGB. Each extractor carries `num_features` (FIDKID reads it instead of probing
 with a dummy 299x299 image), `extractor_name` (in metric names and cache files) and `comparable`
 (whether scores can be compared with published FIDs). An evaluator's config picks one by its
 `_target_` (metrics.fid.feature); both are cheap to build (Inception loads at its first use).

@@ -1,15 +1,16 @@
-"""FID and KID on torchmetrics, with cacheable reference (real) statistics.
+"""FID and KID with cacheable reference (real) statistics.
 
-The math is torchmetrics' (FrechetInceptionDistance, KernelInceptionDistance with its unbiased
-MMD^2 estimator and cubic polynomial kernel). Features are extracted once per batch here and
-handed to both metrics through a pass-through module, so Inception runs once, not twice.
+The definitions are torchmetrics' (FrechetInceptionDistance; KernelInceptionDistance: the unbiased
+MMD^2 with the cubic polynomial kernel over random subsets), written out here in a few lines
+(`frechet_distance`, `kid`) so an evaluation does not import torchmetrics (~1.5 s: SciPy,
+matplotlib); tests/unit/test_fid_math.py checks them against torchmetrics. Features are
+extracted once per batch and feed both metrics, so Inception runs once, not twice.
 """
 
 from __future__ import annotations
 
 import io
 import pickle
-import warnings
 from pathlib import Path
 
 import torch
@@ -38,15 +39,52 @@ def clean_resize(x: Tensor, size: int | None) -> Tensor:
     return x
 
 
-class _PassThrough(nn.Module):
-    """Feature 'extractor' for torchmetrics: the inputs already are features."""
+def frechet_distance(mu1: Tensor, sigma1: Tensor, mu2: Tensor, sigma2: Tensor) -> Tensor:
+    """||mu1 - mu2||^2 + Tr(sigma1 + sigma2 - 2 sqrt(sigma1 sigma2)), the trace of the square root
+    as the sum of the square roots of the eigenvalues of sigma1 @ sigma2 (torchmetrics' way)."""
+    c = torch.linalg.eigvals(sigma1 @ sigma2).sqrt().real.sum(dim=-1)
+    return (mu1 - mu2).square().sum(dim=-1) + sigma1.trace() + sigma2.trace() - 2 * c
 
-    def __init__(self, num_features: int):
-        super().__init__()
-        self.num_features = num_features
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x
+def poly_kernel(f1: Tensor, f2: Tensor) -> Tensor:
+    """KID's kernel: (x.y / d + 1)^3."""
+    return (f1 @ f2.T * (1.0 / f1.shape[1]) + 1.0) ** 3
+
+
+GRAM_BUDGET = 2 ** 25  # kernel entries (float64: 256 MB) KID may hold at once
+
+
+def kid(real: Tensor, fake: Tensor, *, subsets: int, subset_size: int,
+        generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Mean and (population) std over `subsets` random subsets of the unbiased MMD^2, each subset
+    `subset_size` real and as many fake rows drawn with randperm (as torchmetrics draws them).
+
+    When it is cheaper (small sample counts: many subsets of the same few rows), the kernel is
+    evaluated once on all rows and each subset's sums are read off it with 0/1 masks, instead of
+    3 kernels per subset: the same sums, ~10x faster at the default 50 subsets of 500 of 1000."""
+    nr, nf, m = real.shape[0], fake.shape[0], subset_size
+    picks = [(torch.randperm(nr, generator=generator)[:m], torch.randperm(nf, generator=generator)[:m])
+             for _ in range(subsets)]
+    gram = nr * nr + nf * nf + nr * nf
+    if gram <= GRAM_BUDGET and gram * (real.shape[1] + subsets) < 3 * subsets * m * m * real.shape[1]:
+        mr = torch.zeros(subsets, nr, dtype=real.dtype, device=real.device)
+        mf = torch.zeros(subsets, nf, dtype=real.dtype, device=real.device)
+        for s, (r, f) in enumerate(picks):
+            mr[s, r.to(real.device)], mf[s, f.to(real.device)] = 1, 1
+        krr, kff = poly_kernel(real, real), poly_kernel(fake, fake)
+        xx = ((mr @ krr) * mr).sum(1) - mr @ krr.diagonal()   # off-diagonal sums within each subset
+        yy = ((mf @ kff) * mf).sum(1) - mf @ kff.diagonal()
+        xy = ((mr @ poly_kernel(real, fake)) * mf).sum(1)
+    else:
+        sums = []
+        for r, f in picks:
+            x, y = real[r.to(real.device)], fake[f.to(fake.device)]
+            kxx, kyy = poly_kernel(x, x), poly_kernel(y, y)
+            sums.append(torch.stack([kxx.sum() - kxx.diagonal().sum(), kyy.sum() - kyy.diagonal().sum(),
+                                     poly_kernel(x, y).sum()]))
+        xx, yy, xy = torch.stack(sums).unbind(1)
+    scores = (xx + yy) / (m * (m - 1)) - 2 * xy / (m * m)
+    return scores.mean(), scores.std(unbiased=False)
 
 
 class FIDKID(nn.Module):
@@ -64,21 +102,18 @@ class FIDKID(nn.Module):
         if resize not in RESIZES:
             raise MetricsError(f"resize={resize!r}: choose {' or '.join(RESIZES)}")
         self.resize = resize
-        from torchmetrics.image.fid import FrechetInceptionDistance
-        from torchmetrics.image.kid import KernelInceptionDistance
-
         self.feature = feature
         d = _num_features(feature)
         self.num_features = d
         self.kid_subsets, self.kid_subset_size, self.kid_seed = kid_subsets, kid_subset_size, kid_seed
-        # evaluation runs on rank 0 alone: no sync across processes (it would wait for the others)
-        self.fid = FrechetInceptionDistance(feature=_PassThrough(d), reset_real_features=reset_real_features,
-                                            sync_on_compute=False)
-        with warnings.catch_warnings():  # "will save all extracted features": known, by design
-            warnings.filterwarnings("ignore", message=".*save all extracted features.*")
-            self.kid = KernelInceptionDistance(feature=_PassThrough(d), subsets=kid_subsets,
-                                               subset_size=kid_subset_size,
-                                               reset_real_features=reset_real_features, sync_on_compute=False)
+        self.reset_real_features = reset_real_features
+        # FID's running sums (float64) as buffers, so .to(device) moves them; KID keeps every feature
+        for side in ("real", "fake"):
+            self.register_buffer(f"{side}_sum", torch.zeros(d, dtype=torch.float64))
+            self.register_buffer(f"{side}_cov_sum", torch.zeros(d, d, dtype=torch.float64))
+            self.register_buffer(f"{side}_n", torch.zeros((), dtype=torch.long))
+        self.real_features: list[Tensor] = []
+        self.fake_features: list[Tensor] = []
 
     @torch.no_grad()
     def features(self, images: Tensor) -> Tensor:
@@ -94,44 +129,54 @@ class FIDKID(nn.Module):
         self._update(self.features(images), real=False)
 
     def _update(self, f: Tensor, *, real: bool) -> None:
-        self.fid.update(f, real=real)
-        self.kid.update(f, real=real)
+        side = "real" if real else "fake"
+        getattr(self, f"{side}_sum").add_(f.sum(dim=0))
+        getattr(self, f"{side}_cov_sum").add_(f.t().mm(f))
+        getattr(self, f"{side}_n").add_(f.shape[0])
+        getattr(self, f"{side}_features").append(f)
 
     @property
     def n_real(self) -> int:
-        return int(self.fid.real_features_num_samples)
+        return int(self.real_n)
 
     @property
     def n_fake(self) -> int:
-        return int(self.fid.fake_features_num_samples)
+        return int(self.fake_n)
+
+    def _moments(self, side: str) -> tuple[Tensor, Tensor]:
+        n, total, cov_sum = getattr(self, f"{side}_n"), getattr(self, f"{side}_sum"), getattr(self, f"{side}_cov_sum")
+        mean = total / n
+        return mean, (cov_sum - n * torch.outer(mean, mean)) / (n - 1)
 
     def compute(self) -> dict[str, float]:
         if self.n_real < 2 or self.n_fake < 2:
             raise MetricsError(f"FID/KID need >= 2 real and fake images (have {self.n_real} real, "
                                f"{self.n_fake} fake)")
-        self.kid.subset_size = min(self.kid_subset_size, self.n_real, self.n_fake)
-        with torch.random.fork_rng(devices=[]):  # KID's randperm draws from the global RNG
-            torch.manual_seed(self.kid_seed)
-            kid_mean, kid_std = self.kid.compute()
-        return {"fid": float(self.fid.compute()), "kid": float(kid_mean), "kid_std": float(kid_std)}
+        fid = frechet_distance(*self._moments("real"), *self._moments("fake"))
+        real, fake = self.feature_sets()
+        kid_mean, kid_std = kid(real, fake, subsets=self.kid_subsets,
+                                subset_size=min(self.kid_subset_size, self.n_real, self.n_fake),
+                                generator=torch.Generator().manual_seed(self.kid_seed))
+        return {"fid": float(fid), "kid": float(kid_mean), "kid_std": float(kid_std)}
 
     def feature_sets(self) -> tuple[Tensor, Tensor]:
         """(real, fake) features as accumulated (KID keeps them all): for precision / recall."""
-        return torch.cat(self.kid.real_features), torch.cat(self.kid.fake_features)
+        def cat(fs):
+            return torch.cat(fs) if fs else torch.zeros(0, self.num_features, dtype=torch.float64,
+                                                         device=self.real_sum.device)
+        return cat(self.real_features), cat(self.fake_features)
 
     def reset(self) -> None:
         """Drop the fake features (and the real ones only if reset_real_features)."""
-        self.fid.reset()
-        self.kid.reset()
+        for side in ("real", "fake") if self.reset_real_features else ("fake",):
+            for name in ("sum", "cov_sum", "n"):
+                getattr(self, f"{side}_{name}").zero_()
+            setattr(self, f"{side}_features", [])
 
     def real_state(self) -> dict[str, Tensor]:
         """The real-side statistics (CPU tensors) to cache: FID sums and KID's real features."""
-        kid = self.kid.real_features
-        feats = torch.cat(kid) if kid else torch.zeros(0, self.num_features, dtype=torch.float64)
-        return {"fid_sum": self.fid.real_features_sum.cpu().clone(),
-                "fid_cov_sum": self.fid.real_features_cov_sum.cpu().clone(),
-                "fid_n": self.fid.real_features_num_samples.cpu().clone(),
-                "kid_features": feats.cpu().clone()}
+        return {"fid_sum": self.real_sum.cpu().clone(), "fid_cov_sum": self.real_cov_sum.cpu().clone(),
+                "fid_n": self.real_n.cpu().clone(), "kid_features": self.feature_sets()[0].cpu().clone()}
 
     def load_real_state(self, state: dict[str, Tensor]) -> None:
         missing = [k for k in REAL_KEYS if k not in state]
@@ -140,12 +185,11 @@ class FIDKID(nn.Module):
         if state["fid_sum"].shape[-1] != self.num_features:
             raise MetricsError(f"reference statistics have {state['fid_sum'].shape[-1]} features, "
                                f"the extractor gives {self.num_features}: recompute the reference")
-        dev = self.fid.real_features_sum.device
-        self.fid.real_features_sum = state["fid_sum"].to(dev, torch.float64)
-        self.fid.real_features_cov_sum = state["fid_cov_sum"].to(dev, torch.float64)
-        self.fid.real_features_num_samples = state["fid_n"].to(dev, torch.long)
-        self.kid.real_features = [state["kid_features"].to(dev, torch.float64)]
-        self.fid._computed = self.kid._computed = None  # torchmetrics caches compute() until update
+        dev = self.real_sum.device
+        self.real_sum = state["fid_sum"].to(dev, torch.float64)
+        self.real_cov_sum = state["fid_cov_sum"].to(dev, torch.float64)
+        self.real_n = state["fid_n"].to(dev, torch.long).reshape(())
+        self.real_features = [state["kid_features"].to(dev, torch.float64)]
 
     def protocol(self, *, reference_split: str, image_size: int | tuple[int, int] | None) -> dict:
         return protocol(feature=self.feature, n_real=self.n_real, n_fake=self.n_fake,
@@ -165,10 +209,8 @@ def protocol(*, feature: nn.Module, n_real: int, n_fake: int, reference_split: s
              image_size: int | tuple[int, int] | None, kid_subsets: int, kid_subset_size: int,
              resize: str = "legacy") -> dict:
     """What a reported FID/KID was computed with (recorded next to the numbers)."""
-    import torchmetrics
-
     return {
-        "implementation": f"torchmetrics {torchmetrics.__version__} FID/KID (unbiased KID, cubic kernel)",
+        "implementation": "ganlab.metrics.fid: torchmetrics' FID/KID definitions (unbiased KID, cubic kernel)",
         "feature_extractor": getattr(feature, "extractor_name", type(feature).__name__),
         "feature_dims": _num_features(feature),
         "comparable_to_published": bool(getattr(feature, "comparable", False)),

@@ -9,9 +9,11 @@ Each real (generated) sample owns a ball reaching its k-th nearest real (generat
   are alike; can exceed 1);
 - coverage: the fraction of real balls holding at least one generated sample.
 
-Precision and recall are torch-fidelity's (`metric_prc`); density and coverage are Naeem et al.'s
-few lines on the same k-NN radii (their `prdc` package, a dev dependency the tests compare against,
-would add scikit-learn and SciPy to the runtime).
+Precision and recall are computed as torch-fidelity's `metric_prc` computes them (the same
+cdist calls, `<=` at the ball's edge); density and coverage are the few lines of Naeem et al.'s
+definition (`<`). All four share the three distance matrices (real-real, fake-fake, real-fake),
+which torch-fidelity's function would compute again. The tests check all four against the
+authors' `prdc` package and precision/recall against torch-fidelity (dev dependencies).
 """
 
 from __future__ import annotations
@@ -29,8 +31,6 @@ def kth_neighbour_radii(x: Tensor, k: int) -> Tensor:
 
 def prdc(real: Tensor, fake: Tensor, *, k: int = 5) -> dict[str, float]:
     """The four metrics of generated features `fake` (M, D) against real features `real` (N, D)."""
-    from torch_fidelity.metric_prc import calculate_precision_recall_full
-
     if real.dim() != 2 or fake.dim() != 2 or real.shape[1] != fake.shape[1]:
         raise MetricsError(f"precision/recall: features must be (N, D) and (M, D), got {tuple(real.shape)} "
                            f"and {tuple(fake.shape)}")
@@ -38,10 +38,11 @@ def prdc(real: Tensor, fake: Tensor, *, k: int = 5) -> dict[str, float]:
         raise MetricsError(f"precision/recall with k={k} need more than {k} real and generated samples "
                            f"(have {real.shape[0]} and {fake.shape[0]})")
     real, fake = real.double(), fake.double()
-    # torch-fidelity's convention: features_1 is generated, features_2 real
-    precision, recall = calculate_precision_recall_full(fake, real, neighborhood=k)
-    radii = kth_neighbour_radii(real, k)
-    inside = torch.cdist(real, fake) < radii[:, None]   # (N, M): generated j inside real ball i
+    radii, fake_radii = kth_neighbour_radii(real, k), kth_neighbour_radii(fake, k)
+    dist = torch.cdist(real, fake)                         # (N, M)
+    precision = (dist <= radii[:, None]).any(0).float().mean()       # generated j inside some real ball
+    recall = (dist <= fake_radii[None, :]).any(1).float().mean()     # real i inside some generated ball
+    inside = dist < radii[:, None]   # (N, M): generated j inside real ball i
     return {"precision": float(precision), "recall": float(recall),
             "density": float(inside.sum(0).double().mean() / k),
             "coverage": float(inside.any(1).double().mean())}

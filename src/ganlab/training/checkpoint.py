@@ -24,20 +24,31 @@ __all__ = ["CheckpointError", "load", "load_for_inference", "load_newest", "nonf
 
 def nonfinite(state: Any, prefix: str = "") -> list[str]:
     """Dotted names of the floating/complex tensors in a nested dict/list/tuple that hold NaN/Inf."""
-    if isinstance(state, torch.Tensor):
-        if (state.is_floating_point() or state.is_complex()) and not bool(torch.isfinite(state).all()):
-            return [prefix or "<tensor>"]
+    leaves = list(_float_leaves(state, prefix))
+    if not leaves:
         return []
+    # one min/max pass per tensor (NaN and +-Inf show in them, finite values cannot overflow) and
+    # one sync for all: ~10x cheaper than isfinite(t).all() per tensor, which checkpoints paid each time
+    ends = torch.stack([torch.stack(t.aminmax()).to("cpu", torch.float64) for _, t in leaves])
+    finite = torch.isfinite(ends).all(dim=1).tolist()
+    return [name for (name, _), ok in zip(leaves, finite, strict=True) if not ok]
+
+
+def _float_leaves(state: Any, prefix: str):
+    if isinstance(state, torch.Tensor):
+        if state.is_complex():
+            state = torch.view_as_real(state)
+        if state.is_floating_point() and state.numel():
+            yield prefix or "<tensor>", state.detach()
+        return
     if isinstance(state, dict):
         items = state.items()
     elif isinstance(state, list | tuple):
         items = enumerate(state)
     else:
-        return []
-    bad = []
+        return
     for k, v in items:
-        bad += nonfinite(v, f"{prefix}.{k}" if prefix else str(k))
-    return bad
+        yield from _float_leaves(v, f"{prefix}.{k}" if prefix else str(k))
 
 
 def serialize(state: Any) -> bytes:

@@ -134,6 +134,7 @@ class Run:
         (a full FID can outlast a cluster's grace period): nothing of it is recorded, the
         checkpoint says so, and the resumed run redoes it first."""
         metrics, protocols, timings = {}, {}, {}
+        t0 = time.perf_counter()
         try:
             with self.isolated_rng():
                 for name, ev in self.evaluators.items():
@@ -153,6 +154,9 @@ class Run:
         self.protocols.update(protocols)
         self.metrics.update(metrics)
         self.timings.update(timings)
+        # the run's seconds in evaluators, all evaluations together (summary.json `timings`; not plotted)
+        if self.evaluators:
+            self.timings["eval_time_s"] = round(self.timings.get("eval_time_s", 0.0) + time.perf_counter() - t0, 3)
         self.emit("on_eval_end", metrics | timings)  # TensorBoard and the loggers plot both
         return metrics
 
