@@ -1,8 +1,17 @@
 """`ganlab bench translation`: generator passes per iteration and s/iter against the reference loop."""
 
+import PIL.Image
+import torch
 from click.testing import CliRunner
 
-from ganlab.commands.bench_translation import measure, translation
+from ganlab.commands.bench_translation import (
+    bare_loop,
+    export_toyzebra,
+    folder_overrides,
+    measure,
+    translation,
+)
+from ganlab.config import compose
 
 SMALL = ("model.width=4", "model.discriminator.width=4")
 
@@ -28,3 +37,23 @@ def test_the_command_prints_a_row_per_model_and_size():
 def test_cpu_clock_is_for_the_cpu_only():
     out = CliRunner().invoke(translation, ["--clock", "cpu", "--device", "cuda:0", "--steps", "1"])
     assert out.exit_code == 2 and "--clock" in out.output
+
+
+def test_the_bare_loop_decodes_pngs_from_the_folders_every_iteration(tmp_path, monkeypatch):
+    a_dir, b_dir = export_toyzebra(tmp_path, 32, n=4)
+    assert len(list(a_dir.glob("*.png"))) == len(list(b_dir.glob("*.png"))) == 4
+    opened, real_open = [], PIL.Image.open
+    monkeypatch.setattr(PIL.Image, "open", lambda path, *a, **k: opened.append(path) or real_open(path, *a, **k))
+    cfg = compose([*folder_overrides("cyclegan", 32, tmp_path), *SMALL, "trainer.device=cpu"])
+    r = bare_loop(cfg, tmp_path, steps=2, warmup=1, device=torch.device("cpu"))
+    assert r["passes"] == 6
+    # one A and one B file per iteration, 3 iterations (more than the 4 files: the loader cycles)
+    assert len(opened) == 6
+    assert sorted({p.parent for p in opened}) == [a_dir, b_dir]
+
+
+def test_ganlab_side_runs_train_with_callbacks_and_logger_on(tmp_path):
+    cfg = compose([*folder_overrides("agan", 16, tmp_path), "trainer.device=cpu"])
+    assert cfg.data.dataset._target_.endswith("UnpairedFolders")
+    assert {"checkpoint", "tensorboard", "progress", "health"} <= set(cfg.callbacks)
+    assert "final_samples" not in cfg.callbacks and cfg.logger

@@ -1,9 +1,13 @@
 """`ganlab bench translation`: the unpaired-translation step against the reference CycleGAN's.
 
-For cyclegan and agan (model defaults, loss=lsgan_cyclegan, identity on, batch 1, toyzebra at
-each size): generator forward passes per iteration (forward hooks) and seconds per iteration of
-ganlab's loop (in this process, callbacks and logger off, as `bench matrix` measures it) against
-a bare loop in the reference's order: both generators forward once, G update, then D update on
+For cyclegan and agan (model defaults, loss=lsgan_cyclegan, identity on, batch 1, 64 toyzebra
+pairs exported as trainA/trainB PNG folders at each size): generator forward passes per iteration
+(forward hooks) and seconds per iteration of the whole path, data included: ganlab's real `train()`
+on data=unpaired_folder with its default callbacks and logger on (TensorBoard, heartbeat and
+checkpoints at their configured cadence; only the closing evaluation and the final samples off:
+once per run, not per iteration) against a bare loop that reads the same folders the reference's
+way (a shuffled batch-1 DataLoader, PIL decode, resize 1.12x, random crop and flip every
+iteration) in the reference's order: both generators forward once, G update, then D update on
 those fakes through a 50-image pool. Rounds alternate; the best of each is compared."""
 
 from __future__ import annotations
@@ -72,21 +76,100 @@ def ganlab_passes(extra: list[str], *, steps: int = 2) -> float:
     return ganlab_loop(extra, steps=steps, warmup=0, device="cpu")["passes"]
 
 
-def bare_loop(cfg, *, steps: int, warmup: int, device: torch.device, clock=time.perf_counter) -> dict:
-    """The reference CycleGAN iteration, written out: G forward once (D frozen), G update, then D
-    update on the detached fakes through the pool. Same networks, optimizers and data as ganlab's."""
-    from ganlab.data.loader import InMemory
-    from ganlab.training.build import build_dataset
+def export_toyzebra(root: Path, size: int, n: int = 64) -> tuple[Path, Path]:
+    """The first `n` toyzebra training pairs as PNGs at `size` px in root/trainA and root/trainB
+    (a CycleGAN-layout folder dataset: what both loops of the bench read)."""
+    from PIL import Image
+
+    from ganlab.data.toyzebra import ToyZebra
+    ds, dirs = ToyZebra(size=n, image_size=size), (root / "trainA", root / "trainB")
+    for d in dirs:
+        d.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        item = ds[i]
+        for d, key in zip(dirs, "AB"):
+            pixels = ((item[key] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0)
+            Image.fromarray(pixels.numpy()).save(d / f"{i:04d}.png")
+    return dirs
+
+
+def folder_overrides(model: str, size: int, root: Path) -> list[str]:
+    """`overrides` on the exported folders, trained as `ganlab train` does: callbacks and logger on
+    (TensorBoard, heartbeat, checkpoint at their cadence); off only what runs once per run, not per
+    iteration: the closing evaluation (no evaluators) and the final samples. data.num_workers=0 in
+    both loops: the CPU clock counts this process only, so decoding in workers would hide it."""
+    return [f"model={model}", "loss=lsgan_cyclegan", "data=unpaired_folder", "~tuned",
+            f"data.root_a={root / 'trainA'}", f"data.root_b={root / 'trainB'}", f"data.image_size={size}",
+            "data.batch_size=1", "data.num_workers=0", "~data.evaluators", "metrics=none",
+            "~callbacks.final_samples", "model.algorithm.lambda_identity=0.5", "model.algorithm.pool_size=50"]
+
+
+class WindowClock(StepClock):
+    """StepClock that also notes the generator passes `counter` saw in the timed window."""
+
+    def __init__(self, warmup: int, clock, counter: PassCounter):
+        super().__init__(warmup, clock)
+        self.counter, self.n0, self.n1 = counter, 0, 0
+
+    def on_step_end(self, run, metrics) -> None:
+        super().on_step_end(run, metrics)
+        if run.step == self.warmup:
+            self.n0 = self.counter.n
+        if run.step == run.total_steps:
+            self.n1 = self.counter.n
+
+
+def train_loop(extra: list[str], *, steps: int, warmup: int, device: str, clock=time.perf_counter) -> dict:
+    """s/iter and generator passes per iteration after `warmup` steps of `train()` as `extra`
+    configures it (no OFF list). The clock is the last callback: the window holds `steps` steps
+    and their callbacks (step 1's sample grid and the closing checkpoint, once per run, outside)."""
+    from ganlab.training.loop import train
+    from ganlab.training.prepare import prepare_run
+    cfg = compose([*extra, f"trainer.max_steps={warmup + steps}", f"trainer.device={device}"])
+    with tempfile.TemporaryDirectory() as d:
+        run = prepare_run(cfg, Path(d))
+        with PassCounter(run.algorithm.G_AB, run.algorithm.G_BA) as count:
+            timer = run.callbacks["clock"] = WindowClock(warmup, clock, count)
+            train(run)
+    return {"s_per_iter": (timer.t1 - timer.t0) / steps, "passes": (timer.n1 - timer.n0) / steps}
+
+
+class ReferenceFolder(torch.utils.data.Dataset):
+    """The reference's unaligned dataset: PIL decode of A[i] and a random B every item, resize to
+    1.12x, random crop, random flip, to [-1, 1]."""
+
+    def __init__(self, root_a: Path, root_b: Path, size: int):
+        from torchvision import transforms as T
+        self.a, self.b = sorted(root_a.glob("*.png")), sorted(root_b.glob("*.png"))
+        self.transform = T.Compose([T.Resize(round(size * 1.12), T.InterpolationMode.BICUBIC), T.RandomCrop(size),
+                                    T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize((0.5,) * 3, (0.5,) * 3)])
+
+    def __len__(self) -> int:
+        return max(len(self.a), len(self.b))
+
+    def load(self, path: Path) -> torch.Tensor:
+        from PIL import Image
+        return self.transform(Image.open(path).convert("RGB"))
+
+    def __getitem__(self, i: int) -> dict:
+        j = int(torch.randint(0, len(self.b), ()))
+        return {"A": self.load(self.a[i % len(self.a)]), "B": self.load(self.b[j])}
+
+
+def bare_loop(cfg, root: Path, *, steps: int, warmup: int, device: torch.device, clock=time.perf_counter) -> dict:
+    """The reference CycleGAN iteration, written out: a shuffled batch-1 DataLoader over the PNGs,
+    G forward once (D frozen), G update, then D update on the detached fakes through the pool.
+    Same networks and optimizers as ganlab's."""
     nets = {k: instantiate(v).to(device) for k, v in cfg.model.networks.items()}
     G_AB, G_BA, D_A, D_B = (nets[k] for k in ("G_AB", "G_BA", "D_A", "D_B"))
     opt_g = instantiate(cfg.schedule.optimizer.G)(itertools.chain(G_AB.parameters(), G_BA.parameters()))
     opt_d = instantiate(cfg.schedule.optimizer.D)(itertools.chain(D_A.parameters(), D_B.parameters()))
-    data = InMemory(build_dataset(cfg)).tensors
+    loader = torch.utils.data.DataLoader(ReferenceFolder(root / "trainA", root / "trainB", cfg.data.image_size),
+                                         batch_size=1, shuffle=True, num_workers=0)
+    batches = (batch for _ in itertools.count() for batch in loader)
     pools = {"A": ImagePool(size=50), "B": ImagePool(size=50)}
     w_cyc = cfg.model.algorithm.lambda_cycle
     w_idt = w_cyc * cfg.model.algorithm.lambda_identity
-    n, bs = data["A"].shape[0], cfg.data.batch_size
-    gen = torch.Generator().manual_seed(0)
 
     def adv(out, target: float):
         return F.mse_loss(out, torch.full_like(out, target))
@@ -100,8 +183,8 @@ def bare_loop(cfg, *, steps: int, warmup: int, device: torch.device, clock=time.
             if i == warmup:
                 sync()
                 t0 = clock()
-            a = data["A"][torch.randint(0, n, (bs,), generator=gen)].to(device)
-            b = data["B"][torch.randint(0, n, (bs,), generator=gen)].to(device)
+            batch = next(batches)
+            a, b = batch["A"].to(device), batch["B"].to(device)
             D_A.requires_grad_(False)
             D_B.requires_grad_(False)
             fake_b, fake_a = G_AB(a)["out"], G_BA(b)["out"]
@@ -126,16 +209,20 @@ def bare_loop(cfg, *, steps: int, warmup: int, device: torch.device, clock=time.
 
 def measure(model: str, size: int, *, steps: int, warmup: int, rounds: int, device: str,
             extra: tuple[str, ...] = (), clock: str = "wall") -> dict:
-    """Best-of-rounds s/iter of both loops (alternated), their generator passes per iteration, and
-    `speed`: ganlab's iterations/s over the bare loop's (>= 1: ganlab is as fast); `extra`: more
-    overrides for both (tests shrink the networks with it)."""
+    """Best-of-rounds s/iter of both loops (alternated) on toyzebra exported as PNG folders, their
+    generator passes per iteration, and `speed`: ganlab's iterations/s over the bare loop's (>= 1:
+    ganlab is as fast); `extra`: more overrides for both (tests shrink the networks with it)."""
     from ganlab.training.runtime import pick_device
-    extra = [*overrides(model, size), *extra]
-    cfg = compose([*extra, *OFF, f"trainer.device={device}"])
     ours, bare = [], []
-    for _ in range(rounds):
-        ours.append(ganlab_loop(extra, steps=steps, warmup=warmup, device=device, clock=CLOCKS[clock]))
-        bare.append(bare_loop(cfg, steps=steps, warmup=warmup, device=pick_device(device), clock=CLOCKS[clock]))
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        export_toyzebra(root, size)
+        extra = [*folder_overrides(model, size, root), *extra]
+        cfg = compose([*extra, f"trainer.device={device}"])
+        for _ in range(rounds):
+            ours.append(train_loop(extra, steps=steps, warmup=warmup, device=device, clock=CLOCKS[clock]))
+            bare.append(bare_loop(cfg, root, steps=steps, warmup=warmup, device=pick_device(device),
+                                  clock=CLOCKS[clock]))
     best_ours, best_bare = min(r["s_per_iter"] for r in ours), min(r["s_per_iter"] for r in bare)
     return {"passes": ours[0]["passes"], "bare_passes": bare[0]["passes"], "s_per_iter": best_ours,
             "bare_s_per_iter": best_bare, "speed": best_bare / best_ours}
