@@ -5,22 +5,13 @@ import warnings
 
 import pytest
 import torch
-from torch import nn
 
 import ganlab.metrics.fid as fidmod
 from ganlab.metrics.fid import FIDKID
+from test_metrics_fid import Flat  # features = the flattened input
 
 tm_fid = pytest.importorskip("torchmetrics.image.fid")
 tm_kid = pytest.importorskip("torchmetrics.image.kid")
-
-
-class Flat(nn.Module):
-    def __init__(self, d: int):
-        super().__init__()
-        self.num_features = d
-
-    def forward(self, x):
-        return x.flatten(1)
 
 
 def features(n_real, n_fake, d, seed=0):

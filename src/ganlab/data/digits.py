@@ -54,17 +54,10 @@ def upsample(images: Tensor, image_size: int) -> Tensor:
     return images * 2 - 1
 
 
-class Digits(Dataset):
-    """One split of scikit-learn's digits, upsampled to `image_size`: {"x": (1, S, S) in [-1, 1], "y": digit}."""
-    data_kind = "images"  # what data it works on (training/data_kind.py)
-
-    num_classes = 10
-
-    def __init__(self, *, split: str = "train", image_size: int = 16, channels: int = 1, split_seed: int = 0):
-        if channels != 1:
-            raise ConfigError(f"data.channels={channels}: digits are grey (1 channel); data=stacked_digits has 3")
-        images, self.labels = load_split(split, split_seed)
-        self.images = upsample(images[:, None], check_image_size(image_size))  # 1,500 x 16 x 16: 1.5 MB
+class LabelledImages(Dataset):
+    """`images` (N, C, H, W) in [-1, 1] and their `labels`, held in memory."""
+    images: Tensor
+    labels: Tensor
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -77,7 +70,20 @@ class Digits(Dataset):
         return {"x": self.images, "y": self.labels}
 
 
-class StackedDigits(Dataset):
+class Digits(LabelledImages):
+    """One split of scikit-learn's digits, upsampled to `image_size`: {"x": (1, S, S) in [-1, 1], "y": digit}."""
+    data_kind = "images"  # what data it works on (training/data_kind.py)
+
+    num_classes = 10
+
+    def __init__(self, *, split: str = "train", image_size: int = 16, channels: int = 1, split_seed: int = 0):
+        if channels != 1:
+            raise ConfigError(f"data.channels={channels}: digits are grey (1 channel); data=stacked_digits has 3")
+        images, self.labels = load_split(split, split_seed)
+        self.images = upsample(images[:, None], check_image_size(image_size))  # 1,500 x 16 x 16: 1.5 MB
+
+
+class StackedDigits(LabelledImages):
     """`size` images of three digits of one split in the R, G, B channels, each drawn uniformly
     from the split by a hash of (seed, index): label = 100*d1 + 10*d2 + d3, 1,000 classes.
     Deterministic from the seed; sample i does not depend on `size`."""
@@ -98,12 +104,3 @@ class StackedDigits(Dataset):
         self.images = upsample(images[:, None], check_image_size(image_size))[:, 0][pick]
         d = labels[pick]
         self.labels = d[:, 0] * 100 + d[:, 1] * 10 + d[:, 2]
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> dict[str, Tensor]:
-        return {"x": self.images[i], "y": self.labels[i]}
-
-    def as_tensors(self) -> dict[str, Tensor]:
-        return {"x": self.images, "y": self.labels}
