@@ -146,7 +146,9 @@ def test_wandb_resume_continues_the_same_run(tmp_path, offline):
     log_steps(WandbLogger(), run_dir, [3, 4], purge_step=3)
     run_id = (run_dir / "wandb" / "ganlab_run_id").read_text().strip()
     sessions = sorted((run_dir / "wandb").glob("offline-run-*"))
-    assert [s.name.rsplit("-", 1)[1] for s in sessions] == [run_id, run_id]  # `wandb sync` joins them
+    # each session's record file names its run id (the folder name gets a "-1" when two start in one second)
+    ids = [[f.stem.removeprefix("run-") for f in s.glob("run-*.wandb")] for s in sessions]
+    assert ids == [[run_id], [run_id]]  # `wandb sync` joins them
     assert [wandb_history(s)[0]["train/loss_d"] for s in sessions] == [[1, 2], [3, 4]]
 
 
