@@ -11,8 +11,10 @@ that a test can hand it an analytic model:
 - `ddpm_vlb`: DDPM's variational bound (Ho et al. 2020, eq. 5): KL(q(x_T|x_0) || N(0, I)) + the
   sum over t of KL(q(x_{t-1}|x_t, x_0) || p(x_{t-1}|x_t)) (reverse variance `beta`: beta_t, Ho's
   choice for data of about unit variance, tight on a Gaussian; or `posterior`: beta~_t, the
-  ancestral sampler's, a looser bound) + the decoder term -log N(x_0; x0_hat, beta_1) (continuous data: the
-  dequantised images of the caller); the sum over t by all timesteps or an unbiased random subset."""
+  ancestral sampler's, a looser bound; or `learned`: the model's own, improved DDPM's) + the
+  decoder term -log N(x_0; x0_hat, beta_1) (continuous data: the dequantised images of the
+  caller); the sum over t by all timesteps or an unbiased random subset. `vlb_term` is one term of
+  it with a learned variance: the training loss of improved DDPM (algorithms/diffusion.py)."""
 
 from __future__ import annotations
 
@@ -31,6 +33,24 @@ def gaussian_logpdf(x: Tensor, mean: Tensor, var: Tensor | float) -> Tensor:
     """log N(x; mean, var I) (var broadcast), summed over all but the first dimension."""
     var = torch.as_tensor(var, dtype=x.dtype, device=x.device)
     return (-0.5 * ((x - mean) ** 2 / var + var.log() + LOG_2PI)).flatten(1).sum(1)
+
+
+def gaussian_kl(diff: Tensor, var_q: Tensor, var_p: Tensor) -> Tensor:
+    """KL(N(m_q, var_q) || N(m_p, var_p)) per element, diff = m_q - m_p."""
+    return 0.5 * (torch.log(var_p / var_q) + (var_q + diff ** 2) / var_p - 1)
+
+
+def clipped_posterior_var(betas: Tensor, abar: Tensor) -> Tensor:
+    """beta~_t = beta_t (1 - abar_{t-1}) / (1 - abar_t) for t = 0..T-1 (0-based), t = 0's (zero: the
+    decoder adds no noise) replaced by t = 1's so that its log stays finite (Nichol & Dhariwal's clip)."""
+    post = betas[1:] * (1 - abar[:-1]) / (1 - abar[1:])
+    return torch.cat([post[:1], post])
+
+
+def interpolated_log_var(v: Tensor, beta: Tensor, post: Tensor) -> Tensor:
+    """Improved DDPM's reverse log-variance: f log beta_t + (1 - f) log beta~_t, f = (v + 1) / 2."""
+    f = (v + 1) / 2
+    return f * beta.log() + (1 - f) * post.log()
 
 
 def iwae_nll(encode: Callable, decode: Callable, x: Tensor, *, k: int, dec_var: float,
@@ -80,7 +100,7 @@ def ddpm_vlb(predict_x0: Callable, x: Tensor, *, betas: Tensor, n_t: int | None,
     by (T-1)/n_t: unbiased), decoder at t = 0. predict_x0(x_t, t) is the model's x_0 at x_t (t: one timestep per row)."""
     betas = betas.double().to(x.device)
     abar, T = torch.cumprod(1 - betas, 0), len(betas)
-    x0, d = x.double(), x[0].numel()
+    x0 = x.double()
 
     def noised(t: Tensor) -> Tensor:
         a = abar[t].view(-1, *([1] * (x.dim() - 1)))
@@ -94,15 +114,37 @@ def ddpm_vlb(predict_x0: Callable, x: Tensor, *, betas: Tensor, n_t: int | None,
         draws = [torch.full((n,), t, device=x.device) for t in range(1, T)]
     else:  # each sample its own t's: the subset's error averages over the samples too
         draws = [torch.randint(1, T, (n,), generator=g).to(x.device) for _ in range(n_t)]
+    r = [-1] + [1] * (x.dim() - 1)  # a per-row value broadcast over the row's elements
+
+    def predict(t: Tensor, fixed: Tensor) -> tuple[Tensor, Tensor]:  # x0_hat and p's variance at t
+        out = predict_x0(noised(t).to(x.dtype), t)
+        if reverse_var == "learned":
+            return out[0].double(), out[1].double().exp()
+        return out.double(), fixed.view(r)
+
     kl = torch.zeros(n, dtype=torch.float64, device=x.device)
-    for t in draws:  # same mean form, x_0 vs its prediction: ||coef (x0 - x0_hat)||^2 / (2 var)
+    for t in draws:  # same mean form, x_0 vs its prediction: the means differ by coef (x0 - x0_hat)
         post = betas[t] * (1 - abar[t - 1]) / (1 - abar[t])        # q's variance, beta~_t
-        var = post if reverse_var == "posterior" else betas[t]      # p's
+        x0_hat, var = predict(t, post if reverse_var == "posterior" else betas[t])  # p's
         coef = abar[t - 1].sqrt() * betas[t] / (1 - abar[t])
-        x0_hat = predict_x0(noised(t).to(x.dtype), t).double()
-        kl = kl + (coef ** 2 / (2 * var)) * (x0 - x0_hat).pow(2).flatten(1).sum(1) \
-            + 0.5 * d * (torch.log(var / post) + post / var - 1)
+        kl = kl + gaussian_kl(coef.view(r) * (x0 - x0_hat), post.view(r), var.expand_as(x0)).flatten(1).sum(1)
     kl = kl * ((T - 1) / len(draws))
     t0 = torch.zeros(n, dtype=torch.long, device=x.device)
-    decoder = -gaussian_logpdf(x0, predict_x0(noised(t0).to(x.dtype), t0).double(), betas[0])
+    x0_hat, var = predict(t0, betas[t0])
+    decoder = -gaussian_logpdf(x0, x0_hat, var)
     return prior + kl + decoder
+
+
+def vlb_term(x0: Tensor, x0_hat: Tensor, t: Tensor, v: Tensor, betas: Tensor, abar: Tensor) -> Tensor:
+    """One term of the bound per sample (0-based t, one per row), mean over the elements, nats, with
+    the learned variance of output v: KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t)) for t >= 1, the
+    decoder's -log N(x_0; x0_hat, var) at t = 0 (p's mean there is x0_hat). The means of q and p
+    share their x_t term, so only x_0 and its prediction enter."""
+    r = [-1] + [1] * (x0.dim() - 1)
+    post = clipped_posterior_var(betas, abar)[t].view(r)
+    log_var = interpolated_log_var(v, betas[t].view(r), post)
+    a_prev = torch.where(t > 0, abar[(t - 1).clamp(min=0)], torch.ones_like(abar[t])).view(r)
+    coef = a_prev.sqrt() * betas[t].view(r) / (1 - abar[t].view(r))
+    kl = gaussian_kl(coef * (x0 - x0_hat), post, log_var.exp())
+    decoder = 0.5 * ((x0 - x0_hat) ** 2 / log_var.exp() + log_var + LOG_2PI)
+    return torch.where(t.view(r) == 0, decoder, kl).flatten(1).mean(1)

@@ -43,7 +43,7 @@ class FinalSamples(Callback):
         if classes:  # one row per class
             per_row = max(1, self.n // classes)
             y = torch.arange(classes).repeat_interleave(per_row)
-        labels = {"y": y} if y is not None else {}  # only conditional models take labels (the baselines do not)
+        labels = {"y": y} if y is not None else {}  # only conditional models take labels
         x = alg.generate(len(y) if y is not None else self.n, device=run.device, seed=0, **labels).float().cpu()
         if x.dim() == 2:  # 2D points
             from ganlab.metrics.modes import scatter_figure

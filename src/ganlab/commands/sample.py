@@ -3,6 +3,7 @@ config); a run directory means its best.pt (else last.pt)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -29,14 +30,17 @@ from ganlab.files import atomic_save_figure, atomic_save_image, image_format
 @click.option("--nrow", type=click.IntRange(min=1), help="images per grid row  [default: sqrt(n); conditional: n / classes]")
 @click.option("--steps", type=click.IntRange(min=1),
               help="sampling steps of flow (ODE) / ddpm (DDIM)  [default: the run's model.algorithm.sample_steps]")
+@click.option("--guidance", type=float, metavar="W",
+              help="conditional flow / ddpm: classifier-free guidance, 0 unconditional, 1 conditional, > 1 "
+                   "guided  [default: the run's model.algorithm.guidance]")
 @click.option("--mode", type=click.Choice(["samples", "interpolate"]), default="samples", show_default=True,
               help="interpolate: one strip per row, slerp between two noise points")
 @click.option("--frames", default=8, show_default=True, type=click.IntRange(min=2),
               help="--mode interpolate: points per strip")
 @DEVICE
 @in_option_syntax(DEVICE_OPTION)
-def command(ckpt: str, n: int | None, out: str, seed: int, nrow: int | None, steps: int | None, mode: str, frames: int,
-            device: str) -> None:
+def command(ckpt: str, n: int | None, out: str, seed: int, nrow: int | None, steps: int | None,
+            guidance: float | None, mode: str, frames: int, device: str) -> None:
     """Images (or a 2D scatter over the true modes) from a checkpoint alone (a run directory: its
     best.pt, else last.pt); or interpolation strips between noise points."""
     import torch
@@ -54,6 +58,16 @@ def command(ckpt: str, n: int | None, out: str, seed: int, nrow: int | None, ste
         if not hasattr(algo, "sample_steps"):
             raise UsageError(f"--steps: {cfg.model.name} samples in one network pass; drop --steps")
         algo.sample_steps = steps
+    if guidance is not None:
+        if not (hasattr(algo, "guidance") and hasattr(algo, "sample_steps")):  # flow, ddpm: iterative denoisers
+            raise UsageError(f"--guidance: {cfg.model.name} is not a flow or ddpm model (classifier-free "
+                             f"guidance mixes a denoiser's conditional and unconditional predictions); drop --guidance")
+        if not algo.num_classes:
+            raise UsageError(f"--guidance: {ckpt} is an unconditional {cfg.model.name} (model.num_classes=0); "
+                             f"drop --guidance, or train with model.num_classes=<the data's classes>")
+        if not math.isfinite(guidance):
+            raise UsageError(f"--guidance {guidance}: must be a finite number (0, 1, 3 ...)")
+        algo.guidance = guidance
     if mode == "interpolate":
         samples, nrow = interpolate(algo, rows=n, frames=frames, seed=seed, device=device), frames
     else:
@@ -81,6 +95,8 @@ def command(ckpt: str, n: int | None, out: str, seed: int, nrow: int | None, ste
     except OSError as e:
         raise UsageError(f"--out {out}: cannot write it ({e.strerror or e})") from None
     cost = f", {algo.sample_steps} steps, {algo.nfe} network evaluations per sample" if hasattr(algo, "sample_steps") else ""
+    if getattr(algo, "guidance", None) is not None and algo.num_classes:
+        cost += f", guidance {algo.guidance:g}"
     what = f"{n} interpolation strips of {frames}" if mode == "interpolate" else f"{n} samples"
     print(f"{what} from {ckpt} (step {state['step']}{cost}) -> {out}")
 

@@ -71,6 +71,7 @@ def check_data_fits(cfg: DictConfig) -> None:
         via = f" with {why}" if "model.networks" in why else ""
         raise ConfigError(f"model={cfg.model.get('name', '?')}{via} needs {WORDS[need]}, and data="
                           f"{cfg.data.get('name', '?')} holds {WORDS[have].split(' (')[0]}: use data={choices}")
+    check_classes(cfg)
     for name in cfg.model.get("networks") or {}:
         node = OmegaConf.select(cfg.model, f"networks.{name}", throw_on_resolution_failure=False)
         check = getattr(_class(node), "check_image_size", None)
@@ -80,3 +81,15 @@ def check_data_fits(cfg: DictConfig) -> None:
                 check(size)
             except ConfigError as e:
                 raise ConfigError(f"model.networks.{name}: {e}") from None
+
+
+def check_classes(cfg: DictConfig) -> None:
+    """A conditional baseline (model.num_classes > 0) needs exactly the data's classes: its label
+    embedding has a row per label the data can hold."""
+    want = OmegaConf.select(cfg, "model.num_classes", default=0, throw_on_resolution_failure=False)
+    have = OmegaConf.select(cfg, "data.num_classes", default=0, throw_on_resolution_failure=False) or 0
+    if isinstance(want, int) and want > 0 and want != have:
+        fix = f"set model.num_classes={have}, or 0 for" if have else "use labelled data (data=shapes, digits, " \
+              "stacked_digits) or model.num_classes=0 for"
+        raise ConfigError(f"model.num_classes={want}: data={cfg.data.get('name', '?')} has {have} classes "
+                          f"(data.num_classes); {fix} an unconditional model")
