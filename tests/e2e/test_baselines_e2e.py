@@ -67,6 +67,16 @@ def test_ddpm_with_a_dit_on_images_resumes_bitwise_with_a_fid_proxy(ganlab, tmp_
     assert (tmp_path / "straight" / "final_samples.png").stat().st_size > 0
 
 
+def test_a_conditional_ddpm_with_learned_variances_resumes_bitwise_and_samples_guided(ganlab, tmp_path):
+    s = _bitwise_resume(ganlab, tmp_path, ["model=ddpm", *TINY_IMG, *COST, *DIT, "model.num_classes=12",
+                                           "model.algorithm.learn_sigma=true", "model.algorithm.sampler=ancestral",
+                                           "model.algorithm.sample_steps=4"])
+    assert {"train/loss_v", "train/loss_vlb", "val/fid_random_conv"} <= s["metrics"].keys()
+    assert s["metrics"]["val/nfe"] == 4   # the respaced ancestral chain, conditional (guidance 1)
+    p = ganlab("sample", str(tmp_path / "straight"), "--guidance", "2", "--n", "24", "--out", "g.png", "--device", "cpu")
+    assert "24 samples" in p.stdout and "4 steps, 8 network evaluations per sample, guidance 2" in p.stdout
+
+
 VAE = ["model=vae", *TINY_IMG, *COST, "model.autoencoder.width=4", "model.latent_dim=4"]
 
 
@@ -116,7 +126,10 @@ def test_bench_quality_runs_the_flow_row_beside_the_published_ones(ganlab, tmp_p
 def test_bad_baseline_config_is_one_line_naming_the_key_and_creates_nothing(ganlab, tmp_path):
     for args, key in ((["model=flow", "schedule.lr=abc"], "schedule.lr"),
                       (["model=ddpm", "model/denoiser=dit", "model.denoiser.patch=5"], "model.networks.net"),
-                      (["model=flow", "model.algorithm.solver=rk45"], "model.algorithm")):
+                      (["model=flow", "model.algorithm.solver=rk45"], "model.algorithm"),
+                      (["model=flow", "data=shapes", "model.num_classes=5"], "set model.num_classes=12"),
+                      (["model=ddpm", "data=grid25", "model.num_classes=3"], "use labelled data"),
+                      (["model=ddpm", "model.algorithm.cond_drop=1.5"], "cond_drop=1.5")):
         p = ganlab("train", *args, "trainer.device=cpu", "hydra.run.dir=run", check=False)
         assert p.returncode == 2 and key in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
         assert not (tmp_path / "run").exists()
