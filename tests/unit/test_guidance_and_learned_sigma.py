@@ -175,3 +175,27 @@ def test_the_bound_term_trains_the_variance_only():
     mean1, var1, out = grads(1000.0)
     assert torch.equal(mean0, mean1) and not torch.allclose(var0, var1)
     assert float(var0.abs().max()) == 0 and "train/loss_vlb" in out and float(out["train/loss_vlb"]) > 0
+
+
+def test_metrics_nll_of_a_learned_variance_model_uses_its_variance():
+    """The same mean with v = +1 everywhere (the variance beta_t) gives the fixed beta_t bound of a
+    fixed-variance model; v = -1 (beta~_t) gives a different one, and the estimator says which."""
+    class Mean(torch.nn.Module):
+        def __init__(self, v=None):
+            super().__init__()
+            self.v, self.learn_sigma = v, v is not None
+
+        def forward(self, x, t):
+            out = 0.8 * x + 0.1 * t.view(-1, 1)
+            return out if self.v is None else torch.cat([out, torch.full_like(out, self.v)], 1)
+
+    def nll(v, **kw):
+        algo = DDPM(net=Mean(v), objective=MSE(), noise_schedule=CosineSchedule(timesteps=T), sample_shape=[2],
+                    ema_decay=0.0, learn_sigma=v is not None)
+        return algo.nll(torch.randn(32, 2, generator=torch.Generator().manual_seed(0)),
+                        g=torch.Generator().manual_seed(1), t_samples=None, **kw)
+
+    fixed, info = nll(None, reverse_var="beta")
+    as_beta, learned_info = nll(1.0)
+    assert torch.allclose(fixed, as_beta, rtol=1e-5) and "beta_t)" in info["estimator"]
+    assert "learned" in learned_info["estimator"] and not torch.allclose(nll(-1.0)[0], as_beta, rtol=1e-3)
