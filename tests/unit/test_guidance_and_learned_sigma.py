@@ -62,7 +62,7 @@ def _flow(net, **kw):
 def test_guidance_is_uncond_plus_w_times_cond_minus_uncond_and_counts_its_evaluations(w):
     algo = _flow(ByLabel(), guidance=w)
     y = torch.tensor([0, 1, 2])
-    out = algo.predict(algo.net, torch.zeros(3, 2), torch.zeros(3), y)
+    out = algo.guided(algo.net, torch.zeros(3, 2), torch.zeros(3), y)
     assert torch.allclose(out[:, 0], 10 + w * (y.float() - 10))
     assert algo.net.calls == 1 and algo.nfe == 2 * (1 if w in (0, 1) else 2)  # guided: cond and uncond rows
     x = algo.generate(3, device=CPU, y=y)  # euler on a constant velocity: x = z + v

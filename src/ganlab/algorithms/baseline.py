@@ -96,7 +96,7 @@ class Baseline:
         raise NotImplementedError
 
     # -- the network, conditional or not ---------------------------------------------------
-    def predict(self, net: nn.Module, x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+    def guided(self, net: nn.Module, x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
         """net's output at (x, t): unconditional models ignore y; conditional ones take y (None:
         the null label, the unconditional model) and, for guidance != 1, both predictions mixed."""
         if not self.num_classes:

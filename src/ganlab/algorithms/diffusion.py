@@ -48,8 +48,8 @@ class CosineSchedule:
 
 class DDPM(Baseline):
     def __init__(self, *, objective, noise_schedule,
-                 sampler: str = "ddim",     # ddim (sample_steps, deterministic) | ancestral (all T steps)
-                 sample_steps: int = 50,    # DDIM steps
+                 sampler: str = "ddim",     # ddim (deterministic) | ancestral (variance beta~_t or learned)
+                 sample_steps: int = 50,    # the sampler's timesteps of the T (>= T: all of them)
                  clip_x0: float | None = 1.0,  # the predicted x_0 clipped to +-this (images: [-1, 1]); null = off
                  prediction: str = "eps",   # eps (Ho et al.) | v (Salimans & Ho 2022: sqrt(abar) eps - sqrt(1 - abar) x_0)
                  learn_sigma: bool = False,  # improved DDPM: the network also outputs the reverse variance
@@ -110,7 +110,7 @@ class DDPM(Baseline):
         """The eps and x_0 that the network's output implies at x_t (x_0 clipped when clip_x0 is
         set; eps then recomputed from the clipped x_0, so both samplers move consistently), and
         with learn_sigma the variance output v (else None)."""
-        out = self.predict(self.sampler(), x, torch.full((x.shape[0],), t / self.T, device=x.device), y)
+        out = self.guided(self.sampler(), x, torch.full((x.shape[0],), t / self.T, device=x.device), y)
         v = None
         if self.learn_sigma:
             out, v = out.chunk(2, dim=1)
@@ -154,7 +154,7 @@ class DDPM(Baseline):
         post = clipped_posterior_var(betas, abar)
 
         def predict_x0(xt: Tensor, t: Tensor):  # one t per row
-            out = self.predict(self.sampler(), xt, t.float() / self.T)
+            out = self.guided(self.sampler(), xt, t.float() / self.T)
             r = [-1] + [1] * (xt.dim() - 1)
             if not self.learn_sigma:
                 return self._x0_eps(out, xt, abar[t].view(r))[0]

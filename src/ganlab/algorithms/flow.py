@@ -46,7 +46,7 @@ class FlowMatching(Baseline):
 
     def velocity(self, y: Tensor | None = None):
         """v(x, t) of the sampling network: the (guided) velocity towards class y."""
-        return partial(self.predict, self.sampler(), y=y)
+        return partial(self.guided, self.sampler(), y=y)
 
     def decode(self, z: Tensor, g: torch.Generator, y: Tensor | None = None) -> Tensor:
         return integrate(self.velocity(y), z, steps=self.sample_steps, solver=self.solver)
