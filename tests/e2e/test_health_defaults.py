@@ -17,12 +17,9 @@ RUNS = {"dcgan_shapes": ["model=dcgan", "data=shapes"], "cgan_shapes": ["model=c
         "mlp_ring8": ["model=mlp", "data=ring8"], "agan_toyzebra": ["model=agan", "data=toyzebra", "trainer.max_steps=80"]}
 
 
-@pytest.fixture(scope="module")
-def short_runs(tmp_path_factory):
-    return train_each(tmp_path_factory.mktemp("health_defaults"), RUNS, SHORT)
-
-
+# one run per test (not one module fixture training all four): pytest-xdist spreads them over its
+# workers, where a fixture's ~85 s of training would sit on one worker and set the suite's floor
 @pytest.mark.parametrize("name", RUNS)
-def test_shipped_defaults_raise_no_health_event(short_runs, name):
-    s = summary(short_runs / name)
+def test_shipped_defaults_raise_no_health_event(tmp_path, name):
+    s = summary(train_each(tmp_path, {name: RUNS[name]}, SHORT) / name)
     assert s["status"] == "ok" and s["events"] == [], s["events"]

@@ -41,11 +41,11 @@ def prepare(overrides: tuple[str, ...], dtype: str) -> None:
     from omegaconf import OmegaConf
 
     from ganlab.config import compose
+    cfg = compose([*overrides, "data.cache=none"])  # a bad override: refused before torch is imported
     from ganlab.data.errors import DataError
     from ganlab.data.h5cache import cache_path
     from ganlab.data.h5cache import prepare as write_cache
     from ganlab.training.build import build_dataset
-    cfg = compose([*overrides, "data.cache=none"])
     if "augment" in cfg.data.dataset:  # the cache holds clean images; augmentation runs on top
         cfg.data.dataset.augment = False
     path = cache_path(cfg)

@@ -37,10 +37,12 @@ from ganlab.config.keys import check_added_keys, unknown_key_advice
 from ganlab.config.trusted import check_hydra_untouched, sets_hydra
 from ganlab.errors import GanlabError, UsageError, command_line
 from ganlab.files import atomic_write_json
-from ganlab.training import checkpoint as ckpt_io
-from ganlab.training import distributed
-from ganlab.training.resume import lower_lr_command
+from ganlab.training.checks import check_before_build
+from ganlab.training.ranks import from_env
 from ganlab.training.run_dir import hydra_quote, resume_target, saved_overrides
+
+# what imports torch (training.checkpoint, .distributed, .resume, .prepare) is imported where it is
+# used: a config that Hydra or the checks refuse costs no `import torch` (~1.5 s) before its one line
 
 log = logging.getLogger("ganlab")
 STOPPED_AT_STEP = 3
@@ -143,7 +145,9 @@ def main(args: list[str]) -> None:
         sys.argv = ["ganlab train", *args]
         with _one_compose(args):
             hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")(train_task)()
-        distributed.finish()
+        if from_env().active:
+            from ganlab.training import distributed
+            distributed.finish()
     except GanlabError as e:
         fail(e, e.exit_code)
     except (HydraException, OmegaConfBaseException) as e:  # an unknown option, a malformed override
@@ -153,7 +157,9 @@ def main(args: list[str]) -> None:
             raise
         fail(str(e), 2)
     finally:
-        distributed.shutdown()
+        if from_env().active:
+            from ganlab.training import distributed
+            distributed.shutdown()
     if handoff.sweep:
         _report_sweep()
 
@@ -180,9 +186,11 @@ def _one_compose(args: list[str]):
 def _one_run_over_ranks(args: list[str]) -> list[str]:
     """Under torchrun: join the process group, take rank 0's start time (the run dir's name), and
     keep the other ranks from writing Hydra's files and logs into the shared run directory."""
-    ranks = distributed.init()
-    if not ranks.active:
+    if not from_env().active:
         return []
+    from ganlab.training import distributed
+
+    ranks = distributed.init()
     if {"-m", "--multirun"} & set(args):
         raise UsageError("torchrun runs ONE run over several processes: start sweeps (-m) without torchrun")
     _start["time"] = distributed.broadcast_from_main(_start["time"])
@@ -195,14 +203,15 @@ class PrepareBeforeRunDir(Callback):
     (on resume) loaded before Hydra creates or touches its directory; a sweep's start is noted."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
-        from ganlab.training.prepare import prepare_run
-
         run_dir = Path(config.hydra.run.dir)
         task_cfg = OmegaConf.masked_copy(config, [k for k in config if k != "hydra"])
         # Hydra turns a callback's exception into a warning and goes on to create the run
         # directory: report here and leave (SystemExit passes through its handler)
         try:
             check_added_keys(task_cfg, list(config.hydra.overrides.task), config.hydra.runtime.choices)
+            check_before_build(task_cfg, run_dir)  # bad input: refused before prepare_run imports torch
+            from ganlab.training.prepare import prepare_run
+
             handoff.run = prepare_run(task_cfg, run_dir, checkpoint=_checkpoint_of(task_cfg))
         except GanlabError as e:
             fail(e, e.exit_code)
@@ -241,7 +250,7 @@ def train_task(cfg: DictConfig) -> float | None:
         run.console_prefix = prefix
         summary = train(run)
     except Exception as e:
-        if run is None and distributed.from_env().is_main:  # failed before the run could write its record
+        if run is None and from_env().is_main:  # failed before the run could write its record
             record_failure(run_dir, e)
         if sweep_job:  # the sweep goes on; its closing table lists this job
             log.error("job failed: %s", e if isinstance(e, GanlabError) else traceback.format_exc())
@@ -267,6 +276,8 @@ def _under_submitit(cfg: DictConfig, run_dir: Path):
     handler (None outside submitit)."""
     if not os.environ.get("SUBMITIT_EXECUTOR"):
         return None
+    from ganlab.training import checkpoint as ckpt_io
+
     previous = signals.install((signal.SIGUSR2,))[signal.SIGUSR2]
     if ckpt_io.checkpoints_in(run_dir / "checkpoints") and not cfg.get("resume"):
         log.warning("requeued job: resuming %s", run_dir)
@@ -337,6 +348,7 @@ def _print_next_steps(run_dir: Path, summary: dict, run, *, prefix: str) -> None
     if summary["status"] == "interrupted":
         lines.append(command_line("ganlab", "resume", run_dir))
     elif summary["status"] == "failed" and (ckpts / "last.pt").is_file():
+        from ganlab.training.resume import lower_lr_command
         lines.append(lower_lr_command(run_dir, run.cfg, run.resume_changes) or "")
     print(f"{prefix}next:" + "".join(f"\n{prefix}  {line}" for line in lines if line))
 
@@ -364,6 +376,7 @@ def _prefix_console_lines() -> str:
 
 def _exit_for(summary: dict, run) -> None:
     if summary["status"] == "failed":
+        from ganlab.training.resume import lower_lr_command
         retry = lower_lr_command(run.dir, run.cfg, run.resume_changes) if (run.ckpt_dir / "last.pt").is_file() else None
         hint = f"; resume from the last good checkpoint with a lower learning rate: `{retry}`" if retry else ""
         err.print(f"[red]run failed:[/] {summary.get('error')}{hint}", highlight=False)

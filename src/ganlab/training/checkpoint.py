@@ -15,6 +15,7 @@ import torch
 
 from ganlab.errors import CheckpointError, NonFiniteError
 from ganlab.files import atomic_write_bytes, keep_copy
+from ganlab.training.run_dir import checkpoints_in  # kept as ckpt_io.checkpoints_in
 
 log = logging.getLogger("ganlab")
 
@@ -113,15 +114,6 @@ def check_resolved(config: Any, *, source: str, key: str = "config") -> None:
     items = config.items() if isinstance(config, dict) else enumerate(config) if isinstance(config, list | tuple) else ()
     for k, v in items:
         check_resolved(v, source=source, key=f"{key}.{k}")
-
-
-def checkpoints_in(ckpt_dir: str | Path) -> list[Path]:
-    """The checkpoints of a run: `*.pt` files, not hidden ones (pathlib's glob matches dot files,
-    and a write cut off by a kill leaves a complete `.ganlab-tmp.*.pt` that is no checkpoint)."""
-    ckpt_dir = Path(ckpt_dir)
-    if not ckpt_dir.is_dir():
-        return []
-    return [p for p in ckpt_dir.glob("*.pt") if not p.name.startswith(".") and p.is_file()]
 
 
 def load_newest(ckpt_dir: str | Path, map_location: str | torch.device = "cpu") -> tuple[Path, dict]:

@@ -10,41 +10,16 @@ is per rank)."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 
 from ganlab.errors import ConfigError
+from ganlab.training.ranks import ONE, Ranks, from_env  # noqa: F401 (distributed.Ranks, .ONE: the run's ranks)
 
 # a rank waits this long at a collective while rank 0 evaluates (a full FID) or writes
 TIMEOUT = timedelta(hours=2)
-
-
-@dataclass(frozen=True)
-class Ranks:
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def active(self) -> bool:
-        return self.world_size > 1
-
-
-ONE = Ranks()  # a single process
-
-
-def from_env() -> Ranks:
-    """The ranks torchrun set in the environment (one process when it did not)."""
-    return Ranks(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
-                 int(os.environ.get("LOCAL_RANK", 0)))
 
 
 def init() -> Ranks:

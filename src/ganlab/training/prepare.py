@@ -10,17 +10,15 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab import signals
-from ganlab.config.schema import validate
-from ganlab.config.trusted import check_targets
 from ganlab.data.seeding import mix_seed
-from ganlab.errors import CheckpointError, ConfigError, UsageError, command_line
+from ganlab.errors import CheckpointError, ConfigError, command_line
 from ganlab.training import checkpoint as ckpt_io
 from ganlab.training import distributed
 from ganlab.training.build import build, build_node
-from ganlab.training.data_kind import check_data_fits
+from ganlab.training.checks import check_before_build
 from ganlab.training.resume import apply_learning_rates, changed_keys, flatten, upgrade_checkpoint
 from ganlab.training.run import Run
-from ganlab.training.run_dir import RunDirLock, check_writable
+from ganlab.training.run_dir import RunDirLock
 from ganlab.training.runtime import pick_device, seed_everything
 
 log = logging.getLogger("ganlab")
@@ -30,14 +28,7 @@ def prepare_run(cfg: DictConfig, run_dir: Path, *, checkpoint: Path | None = Non
     """A Run ready to train in `run_dir`. With cfg.resume set, the run continues from `checkpoint`
     (or the newest checkpoint in run_dir that loads; none: from step 0 in place)."""
     run_dir = Path(run_dir)
-    validate(cfg)
-    check_writable(run_dir)
-    if cfg.get("resume"):
-        check_targets(cfg, source=f"{run_dir / '.hydra' / 'overrides.yaml'}")
-    elif ckpt_io.checkpoints_in(run_dir / "checkpoints"):
-        raise UsageError(f"{run_dir} already holds a run (checkpoints/): continue it with "
-                         f"`{command_line('ganlab', 'resume', run_dir)}`, or choose another hydra.run.dir")
-    check_data_fits(cfg)
+    check_before_build(cfg, run_dir)
     signals.check()
     ranks = distributed.from_env()
     device = pick_device(cfg.trainer.device, local_rank=ranks.local_rank)

@@ -142,3 +142,12 @@ def check_writable(run_dir: Path) -> None:
             raise UsageError(f"{run_dir / name} is a file where the run writes a folder: move it away")
         if (run_dir / name).is_dir() and not os.access(run_dir / name, os.W_OK | os.X_OK):
             raise UsageError(f"{run_dir / name} is not writable: fix its permissions or choose another hydra.run.dir")
+
+
+def checkpoints_in(ckpt_dir: str | Path) -> list[Path]:
+    """The checkpoints of a run: `*.pt` files, not hidden ones (pathlib's glob matches dot files,
+    and a write cut off by a kill leaves a complete `.ganlab-tmp.*.pt` that is no checkpoint)."""
+    ckpt_dir = Path(ckpt_dir)
+    if not ckpt_dir.is_dir():
+        return []
+    return [p for p in ckpt_dir.glob("*.pt") if not p.name.startswith(".") and p.is_file()]
