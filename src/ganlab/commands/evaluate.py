@@ -60,6 +60,7 @@ def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: in
     from ganlab.training.runtime import pick_device
     ckpt = str(checkpoint_in(ckpt))
     wanted = [m.strip() for m in names.strip("[]").split(",") if m.strip()]
+    _check_fid_options(click.get_current_context(), wanted)
     device = pick_device(device)
     out = writable_output(out or Path(ckpt).with_name("eval.json"))
     algo, cfg, state = load_algorithm(ckpt, device)
@@ -110,3 +111,15 @@ def command(ckpt: str, names: str, feature: str, weights_path: str | None, n: in
     atomic_write_json(out, {"ckpt": str(ckpt), "step": state["step"], "metrics": metrics, "protocols": protocols}
                       | ({"timings": timings} if timings else {}))
     print("  ".join(f"{k}={v:.5g}" for k, v in (metrics | timings).items()) + f"  -> {out}")
+
+
+def _check_fid_options(ctx: click.Context, wanted: list[str]) -> None:
+    """--feature, --resize and --reference shape the --metrics FID pass only: given alone they would do nothing."""
+    if any(m in FID_NAMES for m in wanted):
+        return
+    given = [f"--{p}" for p in ("feature", "resize", "reference")
+             if ctx.get_parameter_source(p) is not click.core.ParameterSource.DEFAULT]
+    if given:
+        names, verb = " ".join(given), "applies" if len(given) == 1 else "apply"
+        raise UsageError(f"{names} {verb} to the --metrics FID pass only: add --metrics fid (or any of "
+                         f"{','.join(FID_NAMES)}), or leave {names} out")
