@@ -26,12 +26,12 @@ LOSSES = {
                                                    "+regulariser=r2", f"model.algorithm.regularisers.r2.gamma={g}"]),
 }
 # data -> (the model's overrides, default steps; evaluated once, at the end: the bench reads final
-# values). The steps fit the 12 default runs in ~40 CPU minutes (docs/BENCHMARKS.md): R1 + R2's double
+# values). The steps fit the 12 default runs in ~30-40 CPU minutes (docs/BENCHMARKS.md): R1 + R2's double
 # backward makes a step ~2x a plain one (stacked_digits ~7 it/s, grid25 ~15 it/s on one thread)
 DATA = {
     # DCGAN width 32 at 16 px: the CPU size of the shapes default (docs/BENCHMARKS.md); batch 64
-    "stacked_digits": (["model=dcgan", "data=stacked_digits", "model.width=32"], 1500),
-    "grid25": (["model=mlp", "data=grid25"], 2000),  # the MLP's shipped defaults (tuned/mlp_grid25.yaml)
+    "stacked_digits": (["model=dcgan", "data=stacked_digits", "model.width=32"], 1200),
+    "grid25": (["model=mlp", "data=grid25"], 1500),  # the MLP's shipped defaults (tuned/mlp_grid25.yaml)
 }
 # data -> columns: (header, metric in summary.json, scale, decimals)
 COLUMNS = {
