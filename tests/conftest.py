@@ -1,6 +1,7 @@
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,24 @@ def checkpoint_tensors(ckpt: Path) -> dict:
     for key in ("modules", "optimizers", "schedulers", "rng", "ranks"):  # ranks: the other processes' RNG
         walk(key, state.get(key, {}))
     return flat
+
+
+def write_idx(path: Path, arr) -> None:
+    """A numpy uint8 array as an IDX file (MNIST's format: big-endian header, then the bytes)."""
+    code = 0x0800 + arr.ndim  # unsigned byte, ndim dimensions
+    path.write_bytes(struct.pack(">i", code) + struct.pack(f">{arr.ndim}i", *arr.shape) + arr.tobytes())
+
+
+def digits_as_mnist(root: Path, n_train: int = 600, n_test: int = 200) -> Path:
+    """MNIST files under root/MNIST/raw (as torchvision reads them) holding scikit-learn's digits
+    resized to 28x28: real, learnable digits where MNIST cannot be downloaded."""
+    import numpy as np
+
+    from ganlab.data.digits import load_split
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for split, (images, labels), n in (("train", load_split("train"), n_train), ("t10k", load_split("test"), n_test)):
+        big = torch.nn.functional.interpolate(images[:n, None], size=(28, 28), mode="bilinear")[:, 0]
+        write_idx(raw / f"{split}-images-idx3-ubyte", (big.clamp(0, 1) * 255).round().to(torch.uint8).numpy())
+        write_idx(raw / f"{split}-labels-idx1-ubyte", labels[:n].numpy().astype(np.uint8))
+    return root

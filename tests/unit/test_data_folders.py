@@ -1,7 +1,6 @@
 """Image folders, unpaired folders, MNIST, and every conf/data/*.yaml: real loading code on tiny
 fixtures made here; bad input gives a DataError naming what to fix."""
 
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from PIL import Image
 
+from conftest import write_idx
 from ganlab.data.errors import DataError
 from ganlab.data.folders import MNIST, ImageFolder, UnpairedFolders, missing_root_error
 from ganlab.data.transforms import apply_to_sample, augment_tensor_pipeline
@@ -200,18 +200,13 @@ def test_unpaired_folders_format_and_pairing(tmp_path):
         UnpairedFolders(root_a=tmp_path / "A", root_b=tmp_path / "B2", image_size=16)
 
 
-def _idx(path: Path, arr: np.ndarray) -> None:
-    code = 0x0800 + arr.ndim  # unsigned byte, ndim dimensions (big-endian IDX header)
-    path.write_bytes(struct.pack(">i", code) + struct.pack(f">{arr.ndim}i", *arr.shape) + arr.tobytes())
-
-
 def _fake_mnist(root: Path, n: int = 6) -> Path:
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for split in ("train", "t10k"):
-        _idx(raw / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        _idx(raw / f"{split}-labels-idx1-ubyte", (np.arange(n) % 10).astype(np.uint8))
+        write_idx(raw / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(raw / f"{split}-labels-idx1-ubyte", (np.arange(n) % 10).astype(np.uint8))
     return root
 
 
@@ -258,7 +253,7 @@ def _data_cfg(name: str, tmp_path: Path):
         cfg.data.root = str(tmp_path / "h2z")
     elif name == "unpaired_folder":
         cfg.data.root_a, cfg.data.root_b = str(_folder(tmp_path / "a", 2)), str(_folder(tmp_path / "b", 3))
-    elif name == "mnist":
+    elif name in ("mnist", "stacked_mnist"):
         cfg.data.root = str(_fake_mnist(tmp_path / "mnist"))
     return cfg
 

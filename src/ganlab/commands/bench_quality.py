@@ -70,15 +70,11 @@ def quality(seeds: int, jobs: int, names: str, methods: str, steps: int | None, 
     console.print(f"bench quality: {len(runs)} runs ({', '.join(datasets)} x {', '.join(chosen)} x {len(seeds)} "
                   f"seeds) -> {out}")
     t0 = time.time()
-    with ThreadPoolExecutor(jobs) as pool:
-        codes = list(pool.map(lambda r: _train(r[4], out / f"{r[3]}.log"), runs))
+    summaries = run_all([(name, args) for *_, name, args in runs], out, jobs, console)
     results: dict[tuple[str, str], list[dict]] = {(d, m): [] for d in datasets for m in chosen}
-    for (d, m, s, name, _), code in zip(runs, codes):
-        summary = out / name / "summary.json"
-        if code != 0 or not summary.is_file():
-            console.print(f"[red]{d} {m} seed {s} failed[/] (see {out / f'{name}.log'})")
-            continue
-        results[d, m].append(json.loads(summary.read_text())["metrics"])
+    for (d, m, *_), s in zip(runs, summaries):
+        if s is not None:
+            results[d, m].append(s["metrics"])
     table = results_table(f"2D mode collapse ({time.time() - t0:.0f} s wall, 2500 samples, HQ = within 3 std)",
                           ("data", "method", "modes", "high quality %", "reverse KL", "seeds"))
     rows: dict[str, dict] = {}
@@ -95,6 +91,21 @@ def quality(seeds: int, jobs: int, names: str, methods: str, steps: int | None, 
     atomic_write_json(out / "bench_quality.json", rows)
     if any(len(ms) < len(seeds) for ms in results.values()):
         sys.exit(1)
+
+
+def run_all(runs: list[tuple[str, list[str]]], out: Path, jobs: int, console) -> list[dict | None]:
+    """`ganlab train` each (name, overrides) into out/<name> (its output in out/<name>.log), `jobs`
+    at a time; the summary.json of each, None (and a red line naming its log) for one that failed."""
+    with ThreadPoolExecutor(jobs) as pool:
+        codes = list(pool.map(lambda r: _train(r[1], out / f"{r[0]}.log"), runs))
+    summaries: list[dict | None] = []
+    for (name, _), code in zip(runs, codes):
+        summary = out / name / "summary.json"
+        ok = code == 0 and summary.is_file()
+        if not ok:
+            console.print(f"[red]{name} failed[/] (see {out / f'{name}.log'})")
+        summaries.append(json.loads(summary.read_text()) if ok else None)
+    return summaries
 
 
 def summarize(metrics: list[dict]) -> dict:

@@ -5,17 +5,15 @@ output on training images minus on held-out real ones), mean ± std."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
 
 from ganlab.commands.args import names_from
-from ganlab.commands.bench_quality import _ms, _train
+from ganlab.commands.bench_quality import _ms, run_all
 from ganlab.commands.console import results_table, wide_console
 from ganlab.files import atomic_write_json
 
@@ -66,15 +64,11 @@ def small_data(seeds: int, jobs: int, augments: str, policy: str, steps: int | N
     out.mkdir(parents=True, exist_ok=True)
     console.print(f"bench small-data: {len(runs)} runs ({', '.join(chosen)} x {seeds} seeds) -> {out}")
     t0 = time.time()
-    with ThreadPoolExecutor(jobs) as pool:
-        codes = list(pool.map(lambda r: _train(r[3], out / f"{r[0]}_seed{r[1]}.log"), runs))
+    summaries = run_all([(run_dir.name, args) for _, _, run_dir, args in runs], out, jobs, console)
     results: dict[str, list[dict]] = {a: [] for a in chosen}
-    for (a, s, run_dir, _), code in zip(runs, codes):
-        summary = run_dir / "summary.json"
-        if code != 0 or not summary.is_file():
-            console.print(f"[red]augment={a} seed {s} failed[/] (see {out / f'{a}_seed{s}.log'})")
-            continue
-        results[a].append(json.loads(summary.read_text()))
+    for (a, *_), summary in zip(runs, summaries):
+        if summary is not None:
+            results[a].append(summary)
     rows = {a: summarize(ss) for a, ss in results.items() if ss}
     step = next((ss[0]["step"] for ss in results.values() if ss), 0)
     table = results_table(f"small data: DCGAN, 500 shapes images, {step} steps, policy {'+'.join(ops)}, mean ± std over seeds "

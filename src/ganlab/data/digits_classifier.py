@@ -1,10 +1,10 @@
-"""The digits' own classifier, trained by ganlab on the train split of data/digits.py: the judge
-of the digit metrics (metrics/digits.py: modes of stacked digits; the Fréchet distance on its
+"""The digits' own classifier, trained by ganlab on the train split of a digit source of
+data/digits.py (scikit-learn's digits, or MNIST's files): the judge of the digit metrics (metrics/digits.py: modes of stacked digits; the Fréchet distance on its
 penultimate features, `val/fd_digits`), so they need no downloaded weights.
 
 Training is deterministic on CPU (seeded init and order, one thread) and takes a few CPU
 seconds; the weights are cached under `cache_dir`, keyed by a hash of everything that makes
-them (architecture, training, image size, split), written atomically, and loaded on every
+them (architecture, training, image size, the source's split or files' content), written atomically, and loaded on every
 later use. Its accuracy on the held-out split is recorded with them (`info`) and in protocols.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from ganlab.data.digits import check_image_size, load_split, upsample
+from ganlab.data.digits import MNISTDigits, SklearnDigits, check_image_size, resize
 from ganlab.files import atomic_write_bytes
 
 VERSION = 1  # bump when the training code changes what the weights are: old cache files are then ignored
@@ -28,7 +28,7 @@ _LOADED: dict[str, tuple[dict, dict]] = {}  # digest -> (state, info): one train
 
 
 def _network(width: int, features: int) -> nn.Sequential:
-    """On 8x8 inputs (any image size is pooled back to the digits' own 8x8 first: see `_pool`)."""
+    """On 8x8 inputs (any image size is pooled to 8x8 first, scikit-learn's digits' own size: see `_pool`)."""
     return nn.Sequential(
         nn.Conv2d(1, width, 3, padding=1), nn.ReLU(),
         nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -40,7 +40,8 @@ def _network(width: int, features: int) -> nn.Sequential:
 
 
 def _pool(x: Tensor) -> Tensor:
-    """Images of any size -> 8x8 (area average): the classifier costs the same at 16 or 32 px."""
+    """Images of any size -> 8x8 (area average, as scikit-learn's digits were made from 32x32
+    bitmaps): the classifier costs the same at 16 or 32 px, on either source."""
     return nn.functional.adaptive_avg_pool2d(x, 8)
 
 
@@ -55,11 +56,12 @@ class DigitsClassifier(nn.Module):
 
     def __init__(self, *, image_size: int = 16, channels: int = 1, width: int = 16, features: int = 64,
                  epochs: int = 15, batch_size: int = 50, lr: float = 2e-3, seed: int = 0, split_seed: int = 0,
-                 cache_dir: str = "data/cache"):
+                 cache_dir: str = "data/cache", source: SklearnDigits | MNISTDigits | None = None):
         super().__init__()
+        self.source = source or SklearnDigits(split_seed=split_seed)  # what it learns to read
         self.recipe = {"version": VERSION, "image_size": check_image_size(image_size), "width": width,
                        "features": features, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
-                       "split_seed": split_seed, "data": "sklearn load_digits, 1500 train / 297 test"}
+                       **self.source.identity}
         self.digest = hashlib.sha1(json.dumps(self.recipe, sort_keys=True).encode()).hexdigest()[:12]
         self.cache_tag = self.digest  # in the file names of FID reference statistics made with it
         self.path = Path(cache_dir) / f"digits_classifier_{self.digest}.pt"
@@ -72,7 +74,7 @@ class DigitsClassifier(nn.Module):
     def ready(self) -> DigitsClassifier:
         """Load the cached weights, or train and cache them (at the first use, not at build)."""
         if not self._ready:
-            state, self.info = load_or_train(self.recipe, self.digest, self.path)
+            state, self.info = load_or_train(self.recipe, self.digest, self.path, self.source)
             self.net.load_state_dict(state)
             self.net.eval()
             self._ready = True
@@ -99,7 +101,7 @@ class DigitsClassifier(nn.Module):
         return self._per_channel(x * 2 - 1, self.net[:-1]).flatten(1)
 
 
-def load_or_train(recipe: dict, digest: str, path: Path) -> tuple[dict, dict]:
+def load_or_train(recipe: dict, digest: str, path: Path, source) -> tuple[dict, dict]:
     """(state_dict, info) from memory, from `path`, or trained now and written to `path`."""
     if digest in _LOADED:
         return _LOADED[digest]
@@ -110,7 +112,7 @@ def load_or_train(recipe: dict, digest: str, path: Path) -> tuple[dict, dict]:
             return _LOADED[digest]
         except (OSError, RuntimeError, KeyError, TypeError, EOFError, pickle.UnpicklingError):
             pass  # unreadable: train again and replace it (the same weights, deterministically)
-    state, info = train_classifier(recipe)
+    state, info = train_classifier(recipe, source)
     buf = io.BytesIO()
     torch.save({"state": state, "info": info}, buf)
     atomic_write_bytes(path, buf.getvalue())
@@ -118,12 +120,12 @@ def load_or_train(recipe: dict, digest: str, path: Path) -> tuple[dict, dict]:
     return _LOADED[digest]
 
 
-def train_classifier(recipe: dict) -> tuple[dict, dict]:
-    """Train on the train split; (state_dict, info with the held-out accuracy and the time)."""
+def train_classifier(recipe: dict, source) -> tuple[dict, dict]:
+    """Train on the train split of `source`; (state_dict, info with the held-out accuracy and the time)."""
     t0, cpu0 = time.perf_counter(), time.process_time()
     size, seed = recipe["image_size"], recipe["seed"]
-    x, y = load_split("train", recipe["split_seed"])
-    x = _pool(upsample(x[:, None], size))  # what the classifier sees of data at that size
+    x, y = source.load("train")
+    x = _pool(resize(x[:, None], size))  # what the classifier sees of data at that size
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the same sums in the same order on any machine: the same weights
     try:
@@ -143,12 +145,12 @@ def train_classifier(recipe: dict) -> tuple[dict, dict]:
                     opt.step()
                     sched.step()
             net.eval()
-            xt, yt = load_split("test", recipe["split_seed"])
+            xt, yt = source.load("test")
             with torch.no_grad():
-                accuracy = float((net(_pool(upsample(xt[:, None], size))).argmax(1) == yt).double().mean())
+                accuracy = float((net(_pool(resize(xt[:, None], size))).argmax(1) == yt).double().mean())
     finally:
         torch.set_num_threads(threads)
-    info = {"accuracy_test": accuracy, "n_test": len(yt), "n_train": len(y), "recipe": recipe,
+    info = {"data": source.name, "accuracy_test": accuracy, "n_test": len(yt), "n_train": len(y), "recipe": recipe,
             "train_seconds": round(time.perf_counter() - t0, 2), "train_cpu_seconds": round(time.process_time() - cpu0, 2)}
     return {k: v.clone() for k, v in net.state_dict().items()}, info
 

@@ -295,6 +295,19 @@ def _root_keys(root_a: Path, root_b: Path) -> tuple[str, str]:
     return "data.root_a", "data.root_b"
 
 
+def open_mnist(root: str | Path, train: bool):
+    """torchvision's MNIST dataset read from root/MNIST/raw (never downloaded here), else a DataError
+    saying how to get the files."""
+    from torchvision import datasets
+    try:
+        return datasets.MNIST(str(root), train=train, download=False)
+    except RuntimeError:
+        raise DataError(
+            f"MNIST not found under {root} (expected {Path(root) / 'MNIST' / 'raw'}): fetch it on a machine "
+            f"with internet with torchvision.datasets.MNIST('{root}', download=True) and copy it here, "
+            f"or set data.root=...") from None
+
+
 class MNIST(Dataset):
     """torchvision's MNIST (already downloaded under root, i.e. root/MNIST/raw), 28x28 padded by 2
     to 32x32 (the LeNet convention: no resampling), resized further if image_size != 32.
@@ -304,15 +317,8 @@ class MNIST(Dataset):
     num_classes = 10
 
     def __init__(self, *, root: str | Path = "data/mnist", image_size: int = 32, train: bool = True):
-        from torchvision import datasets
         from torchvision.transforms import v2
-        try:
-            self.ds = datasets.MNIST(str(root), train=train, download=False)
-        except RuntimeError:
-            raise DataError(
-                f"MNIST not found under {root} (expected {Path(root) / 'MNIST' / 'raw'}): fetch it on a machine "
-                f"with internet with torchvision.datasets.MNIST('{root}', download=True) and copy it here, "
-                f"or set data.root=...") from None
+        self.ds = open_mnist(root, train)
         steps = [v2.ToImage(), v2.Pad(2)]
         if image_size != 32:
             steps.append(v2.Resize((image_size, image_size), antialias=True))

@@ -1,8 +1,8 @@
 """Mode coverage of digit images, judged by a digits classifier (data/digits_classifier.py):
 the StackedMNIST protocol (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018; R3GAN) on
-scikit-learn's digits. Each channel of a generated image is classified; the digits of the C
-channels make its mode (100*d1 + 10*d2 + d3 of 1,000 for stacked digits, the digit of 10 for
-one channel). A mode is captured by >= 1 sample; reverse KL is KL(q || uniform) of the samples'
+scikit-learn's digits or on MNIST (the classifier's source, named in the protocol). Each channel
+of a generated image is classified; the digits of the C channels make its mode (100*d1 + 10*d2
++ d3 of 1,000 for stacked digits, the digit of 10 for one channel). A mode is captured by >= 1 sample; reverse KL is KL(q || uniform) of the samples'
 histogram over the 10^C modes (metrics/modes.histogram_metrics, as for the 2D mixtures)."""
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ class DigitModes:
         counts = self.counts(batches, run.device)
         m = histogram_metrics(counts)
         clf = self.classifier
-        self.protocol = {"implementation": "ganlab.metrics.digits (StackedMNIST protocol of VEEGAN/PacGAN/R3GAN, "
-                                           "on scikit-learn's digits)",
+        self.protocol = {"implementation": "ganlab.metrics.digits (StackedMNIST protocol of VEEGAN/PacGAN/R3GAN)",
+                         "digits": clf.source.name,  # MNIST: StackedMNIST itself; else StackedDigits
                          "samples": self.n, "modes_total": len(counts),
                          "mode": "the digit of each channel, by ganlab's digits classifier",
                          "mode_captured": ">= 1 sample classified as it",
