@@ -3,10 +3,12 @@ sdpc_gan_g) through the real `ganlab` command on tiny configs: one phase (SDPC) 
 GAN phases, bitwise resume, the namespaced sparsity / reconstruction metrics, the dictionaries
 and reconstructions in TensorBoard, and the fusions' samples."""
 
+import json
+
 import pytest
 import torch
 
-from conftest import bitwise_resume
+from conftest import bitwise_resume, summary
 
 TINY = ["data=shapes", "data.image_size=16", "data.dataset.size=32", "data.batch_size=8", "trainer.device=cpu",
         "trainer.log_every=1", "trainer.eval_every=4", "callbacks.tensorboard.sample_every_n_steps=4"]
@@ -61,3 +63,15 @@ def test_sdpc_fusion_presets_train_sample_and_resume_bitwise(ganlab, tmp_path, p
     p = ganlab("sample", "straight", "--n", "4", "--out", "s.png", "--device", "cpu")
     assert (tmp_path / "s.png").stat().st_size > 200, p.stdout
 
+
+def test_bench_sdpc_tabulates_dcgan_and_a_fusion_over_seeds(ganlab, tmp_path):
+    p = ganlab("bench", "sdpc", "--seeds", "2", "--steps", "2", "--width", "8", "--methods", "dcgan,sdpc_gan_g",
+               "--out", "b", *[a for a in TINY if not a.startswith("data=")], *FID, "model.algorithm.ema_decay=0")
+    rows = json.loads((tmp_path / "b" / "bench_sdpc.json").read_text())
+    assert list(rows) == ["dcgan", "sdpc_gan_g"] and all(r["seeds"] == 2 for r in rows.values())
+    assert rows["dcgan"]["quality metric"] == "val/fid_random_conv" and rows["dcgan"]["wall s"][0] > 0
+    assert {"quality", "precision", "recall"} <= rows["sdpc_gan_g"].keys() and "modes" not in rows["dcgan"]
+    assert "sdpc_gan_g" in p.stdout and "val/fid_random_conv" in p.stdout
+    assert summary(tmp_path / "b" / "sdpc_gan_g_seed1")["config_groups"]["experiment"] == "sdpc_gan_g"
+    bad = ganlab("bench", "sdpc", "--methods", "vae", check=False)
+    assert bad.returncode == 2 and "--methods" in bad.stderr
