@@ -41,6 +41,8 @@ def test_sdpc_learns_unit_norm_dictionaries_resumes_bitwise_and_logs_codes(ganla
     assert {"samples/atoms_l1", "samples/atoms_l2", "samples/reconstructions", "samples/inference"} <= \
         set(acc.Tags()["images"])
     assert {"train/sdpc_sparsity_l1", "val/sdpc_recon_mse", "val/sdpc_sparsity_l2"} <= set(acc.Tags()["scalars"])
+    p = ganlab("sample", "straight", "--out", "s.png", check=False)   # a coder: one line saying where its images are
+    assert p.returncode == 2 and "draws no samples" in p.stderr and not (tmp_path / "s.png").exists()
 
 
 def test_bad_sdpc_layer_is_one_line_naming_the_key_and_creates_nothing(ganlab, tmp_path):
