@@ -41,6 +41,7 @@ class SDPC(nn.Module):
         if whiten < 0:
             raise ConfigError(f"whiten={whiten}: the sigma of the local mean in pixels, >= 0 (0: off)")
         self.n_iter, self.centre, self.whiten, self.channels = n_iter, bool(centre), float(whiten), channels
+        self.image_size = image_size
         self.dicts = nn.ParameterList()
         self.strides, self.pads, self.lambdas, self.feedback = [], [], [], []
         c, size = channels, image_size
@@ -99,7 +100,10 @@ class SDPC(nn.Module):
         """A code of layer `from_layer` (default: the top) decoded through every layer below to
         pixels (centred units): the generative path D_1^T ... D_L^T gamma_L."""
         top = self.n_layers - 1 if from_layer is None else from_layer
-        sizes = self.sizes(hw or self.image_hw(code, top))
+        if hw is None:  # the configured image size when the code has its size there (strides round down)
+            own = self.sizes((self.image_size, self.image_size))
+            hw = own[0] if tuple(code.shape[-2:]) == own[top + 1] else self.image_hw(code, top)
+        sizes = self.sizes(hw)
         for i in range(top, -1, -1):
             code = self.decode(i, code, self.atoms(i, detach), sizes[i])
         return code
