@@ -121,3 +121,28 @@ def digits_as_mnist(root: Path, n_train: int = 600, n_test: int = 200) -> Path:
         write_idx(raw / f"{split}-images-idx3-ubyte", (big.clamp(0, 1) * 255).round().to(torch.uint8).numpy())
         write_idx(raw / f"{split}-labels-idx1-ubyte", labels[:n].numpy().astype(np.uint8))
     return root
+
+
+def bitwise_resume(ganlab, tmp_path: Path, args: list[str], steps: int = 8, stop_at: int = 3,
+                   expect: tuple[str, ...] = ("modules.net_ema", "optimizers.model")) -> dict:
+    """Train `args` straight for `steps`, and again stopped at `stop_at` then resumed: the two last.pt
+    are equal tensor for tensor (with entries under each `expect` prefix) and the two summaries
+    equal but for clock readings. The straight run's summary."""
+    ganlab("train", *args, f"trainer.max_steps={steps}", "hydra.run.dir=straight")
+    ganlab("train", *args, f"trainer.max_steps={steps}", f"trainer.stop_at_step={stop_at}", "hydra.run.dir=resumed",
+           check=False)
+    assert summary(tmp_path / "resumed")["status"] == "interrupted"
+    ganlab("train", f"resume={tmp_path / 'resumed'}")
+    a = checkpoint_tensors(tmp_path / "straight" / "checkpoints" / "last.pt")
+    b = checkpoint_tensors(tmp_path / "resumed" / "checkpoints" / "last.pt")
+    assert a.keys() == b.keys()
+    for prefix in expect:
+        assert any(k.startswith(prefix) for k in a), f"no {prefix}* in the checkpoint"
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"{k} differs after resume"
+    s, r = summary(tmp_path / "straight"), summary(tmp_path / "resumed")
+    assert s["status"] == r["status"] == "ok"
+    # the whole record but its clock readings (`timings`, e.g. samples/s) and its directory
+    assert {k: v for k, v in s.items() if k not in ("timings", "run_dir")} == \
+        {k: v for k, v in r.items() if k not in ("timings", "run_dir")}
+    return s

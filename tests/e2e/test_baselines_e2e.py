@@ -6,9 +6,7 @@ GAN run in one table."""
 import csv
 import json
 
-import torch
-
-from conftest import checkpoint_tensors, summary
+from conftest import bitwise_resume, summary
 
 CPU = ["trainer.device=cpu", "trainer.log_every=1", "callbacks.tensorboard.sample_every_n_steps=4"]
 TINY_2D = [*CPU, "data=grid25", "data.batch_size=16", "data.dataset.size=64", "model.networks.net.hidden=16",
@@ -20,28 +18,8 @@ COST = ["data.evaluators.sampling_cost.n_samples=4"]
 DIT = ["model/denoiser=dit", "model.denoiser.dim=16", "model.denoiser.depth=1", "model.denoiser.heads=2"]
 
 
-def _bitwise_resume(ganlab, tmp_path, args, steps=8, stop_at=3):
-    ganlab("train", *args, f"trainer.max_steps={steps}", "hydra.run.dir=straight")
-    ganlab("train", *args, f"trainer.max_steps={steps}", f"trainer.stop_at_step={stop_at}", "hydra.run.dir=resumed",
-           check=False)
-    assert summary(tmp_path / "resumed")["status"] == "interrupted"
-    ganlab("train", f"resume={tmp_path / 'resumed'}")
-    a = checkpoint_tensors(tmp_path / "straight" / "checkpoints" / "last.pt")
-    b = checkpoint_tensors(tmp_path / "resumed" / "checkpoints" / "last.pt")
-    assert a.keys() == b.keys() and any(k.startswith("modules.net_ema") for k in a)
-    assert any(k.startswith("optimizers.model") for k in a)
-    for k in a:
-        assert torch.equal(a[k], b[k]), f"{k} differs after resume"
-    s, r = summary(tmp_path / "straight"), summary(tmp_path / "resumed")
-    assert s["status"] == r["status"] == "ok"
-    # the whole record but its clock readings (`timings`, e.g. samples/s) and its directory
-    assert {k: v for k, v in s.items() if k not in ("timings", "run_dir")} == \
-        {k: v for k, v in r.items() if k not in ("timings", "run_dir")}
-    return s
-
-
 def test_flow_on_grid25_resumes_bitwise_and_reports_modes_and_sampling_cost(ganlab, tmp_path):
-    s = _bitwise_resume(ganlab, tmp_path, ["model=flow", *TINY_2D, "model.algorithm.sample_steps=5"])
+    s = bitwise_resume(ganlab, tmp_path, ["model=flow", *TINY_2D, "model.algorithm.sample_steps=5"])
     m = s["metrics"]
     assert {"val/modes", "val/hq", "train/loss_fm", "train/grad_norm_model"} <= m.keys()
     assert m["val/nfe"] == 10 and s["timings"]["val/samples_per_s"] > 0   # midpoint: 2 evaluations per step
@@ -59,7 +37,7 @@ def test_flow_on_grid25_resumes_bitwise_and_reports_modes_and_sampling_cost(ganl
 
 
 def test_ddpm_with_a_dit_on_images_resumes_bitwise_with_a_fid_proxy(ganlab, tmp_path):
-    s = _bitwise_resume(ganlab, tmp_path, ["model=ddpm", *TINY_IMG, *COST, *DIT, "model.algorithm.sample_steps=4"])
+    s = bitwise_resume(ganlab, tmp_path, ["model=ddpm", *TINY_IMG, *COST, *DIT, "model.algorithm.sample_steps=4"])
     assert "val/fid_random_conv" in s["metrics"] and s["metrics"]["val/nfe"] == 4
     assert s["config_groups"]["model/denoiser"] == "dit"
     assert list((tmp_path / "straight" / "samples").glob("grid_step*.png"))
@@ -68,7 +46,7 @@ def test_ddpm_with_a_dit_on_images_resumes_bitwise_with_a_fid_proxy(ganlab, tmp_
 
 
 def test_a_conditional_ddpm_with_learned_variances_resumes_bitwise_and_samples_guided(ganlab, tmp_path):
-    s = _bitwise_resume(ganlab, tmp_path, ["model=ddpm", *TINY_IMG, *COST, *DIT, "model.num_classes=12",
+    s = bitwise_resume(ganlab, tmp_path, ["model=ddpm", *TINY_IMG, *COST, *DIT, "model.num_classes=12",
                                            "model.algorithm.learn_sigma=true", "model.algorithm.sampler=ancestral",
                                            "model.algorithm.sample_steps=4"])
     assert {"train/loss_v", "train/loss_vlb", "val/fid_random_conv"} <= s["metrics"].keys()
@@ -81,7 +59,7 @@ VAE = ["model=vae", *TINY_IMG, *COST, "model.autoencoder.width=4", "model.latent
 
 
 def test_vae_resumes_bitwise_and_draws_its_latent_space(ganlab, tmp_path):
-    s = _bitwise_resume(ganlab, tmp_path, VAE)
+    s = bitwise_resume(ganlab, tmp_path, VAE)
     assert {"train/loss_rec", "train/loss_kl", "val/fid_random_conv"} <= s["metrics"].keys()
     assert list((tmp_path / "straight" / "samples").glob("latent_step*.png"))  # labelled data: latent scatter
 

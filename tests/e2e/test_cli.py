@@ -59,7 +59,7 @@ def test_top_level_help_lists_every_command_and_the_version_flag(capsys):
 
 def test_train_help_lists_the_config_groups(tmp_path):
     out = run_ganlab("train", "--help", cwd=tmp_path).stdout
-    assert "model: agan, biggan, cgan, cyclegan, dcgan, ddpm, flow, mlp, vae" in out and "experiment:" in out
+    assert "model: agan, biggan, cgan, cyclegan, dcgan, ddpm, flow, mlp, sdpc, vae" in out and "experiment:" in out
 
 
 def test_version_a_mistyped_command_and_bad_usage(tmp_path, capsys):
@@ -78,7 +78,7 @@ def test_version_a_mistyped_command_and_bad_usage(tmp_path, capsys):
 @pytest.mark.parametrize("line,expected", [
     ("ganlab tr", {"train", "translate"}),
     ("ganlab train mod", {"model=", "model/denoiser=", "model/discriminator=", "model/noise_schedule="}),
-    ("ganlab train model =", {"agan", "biggan", "cgan", "cyclegan", "dcgan", "ddpm", "flow", "mlp", "vae"}),  # bash splits words at '='
+    ("ganlab train model =", {"agan", "biggan", "cgan", "cyclegan", "dcgan", "ddpm", "flow", "mlp", "sdpc", "vae"}),  # bash splits words at '='
     ("ganlab train loss = wg", {"wgan", "wgan_gp"}),
     ("ganlab train trainer.max_s", {"trainer.max_steps="}),
     ("ganlab res", {"resume"}),

@@ -27,7 +27,7 @@ GOOD = [
     "loss=wgan_gp schedule=wgan_gp", "loss=bce_r1 +regulariser=r2", "model=agan data=toyzebra +regulariser=r2",
     "schedule=linear_decay", "debug=fast", "trainer.precision=bf16",
     "trainer.device=cuda:1 trainer.stop_at_step=10", "schedule.lr_g=0", "schedule.lr_d=1",
-    "trainer.max_steps=0 trainer.max_epochs=3",
+    "trainer.max_steps=0 trainer.max_epochs=3", "model=sdpc data=shapes", "model=sdpc data=digits",
     *(f"experiment={p.stem}" for p in sorted((CONF / "experiment").glob("*.yaml"))),
 ]
 

@@ -157,6 +157,30 @@ def check_cutmix(prob: float, D: nn.Module) -> float:
     return float(prob)
 
 
+# -- SDPC dictionary learning (a sparse-code D) ---------------------------------------------------
+class SparseCodingTerm:
+    """weight * the reconstruction error of the real images by D's SDPC front end, from codes
+    inferred without a graph (models/sdpc_gan.SparseCodeDiscriminator): its dictionaries learn by
+    SDPC's own rule while D's adversarial loss trains the rest. experiment=sdpc_gan_d."""
+
+    name, metric, every = "sdpc", "sdpc_dict_loss", 1
+
+    def __init__(self, *, weight: float = 1.0):
+        if not weight > 0:
+            raise ConfigError(f"regularisers.sdpc.weight={weight}: must be > 0")
+        self.weight = weight
+
+    def __call__(self, D, inp, d_real, d_fake):
+        sdpc = getattr(D, "sdpc", None)
+        if sdpc is None:
+            raise ConfigError("regularisers.sdpc needs a D with an SDPC front end "
+                              "(model/discriminator=sdpc, as experiment=sdpc_gan_d)")
+        x, _ = sdpc.split_mean(inp.real.detach())
+        with torch.no_grad():
+            codes, _ = sdpc.infer(x)
+        return self.weight * sdpc.dictionary_loss(x, codes)[0]
+
+
 # -- Orthogonal regularisation of G (BigGAN) ------------------------------------------------------
 # G's own term, not one of D's: the GAN's G phase adds it (model.algorithm.ortho_reg).
 def orthogonal(G: nn.Module, strength: float) -> Tensor:

@@ -33,7 +33,7 @@ class FinalSamples(Callback):
 
     def write_final(self, run: RunView) -> None:
         alg = run.algorithm
-        if not hasattr(alg, "generate"):  # translation: its panels, labeled
+        if not hasattr(alg, "generate"):  # translation, a sparse coder: its panels, labeled
             if hasattr(alg, "visuals"):
                 for name, vis in alg.visuals(run).items():
                     _save(vis, run.dir / f"final_{name.replace('/', '_')}.png")
@@ -58,9 +58,14 @@ class FinalSamples(Callback):
         _save(make_grid(x, nrow=nrow, normalize=True, value_range=(-1, 1)), run.dir / "final_samples.png")
 
 
-def _save(grid: torch.Tensor, path: Path) -> None:
-    arr = (grid.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+def _save(grid, path: Path) -> None:
+    """An image tensor (CHW in [0, 1]) or a matplotlib Figure (model=sdpc's inference curve) as a PNG."""
     buf = io.BytesIO()
+    if not isinstance(grid, torch.Tensor):
+        grid.savefig(buf, format="png", dpi=100)
+        atomic_write_bytes(path, buf.getvalue())
+        return
+    arr = (grid.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
     Image.fromarray(arr).save(buf, format="PNG")
     atomic_write_bytes(path, buf.getvalue())
 

@@ -10,8 +10,9 @@ COMMANDS = {
     "translate": ("translate", "a folder of images through a translation checkpoint (+ masks for agan)"),
     "eval": ("evaluate", "metrics of a checkpoint -> eval.json beside it"),
     "data": ("data", "data download NAME | data prepare [overrides]: fetch a dataset, write an h5 cache"),
-    "bench": ("bench", "bench | bench loader | bench quality | bench small-data | bench e2e: throughput vs a bare "
-              "loop, loader, 2D quality, augmentation on 500 images, whole short runs vs a plain script"),
+    "bench": ("bench", "bench | bench loader | bench quality | bench small-data | bench sdpc | bench e2e: throughput vs a bare "
+              "loop, loader, 2D quality, augmentation on 500 images, DCGAN vs its SDPC fusions, whole short runs vs a plain "
+              "script"),
     "report": ("report", "a self-contained HTML report of a run"),
     "compare": ("compare", "a table of runs (dirs, parents of runs, globs), grouped over seeds"),
     "runs": ("runs", "the runs under outputs/: running, stalled, finished, failed; step, wall time, best"),

@@ -19,6 +19,7 @@ from ganlab.commands.bench_e2e import e2e, write_png_folder
 from ganlab.commands.bench_matrix import matrix
 from ganlab.commands.bench_quality import quality
 from ganlab.commands.bench_r3gan import r3gan
+from ganlab.commands.bench_sdpc import sdpc
 from ganlab.commands.bench_small_data import small_data
 from ganlab.commands.bench_translation import translation
 from ganlab.commands.console import results_table
@@ -143,4 +144,5 @@ command.add_command(r3gan)
 command.add_command(matrix)
 command.add_command(translation)
 command.add_command(small_data)
+command.add_command(sdpc)
 command.add_command(e2e)

@@ -53,6 +53,9 @@ def command(ckpt: str, n: int | None, out: str, seed: int, nrow: int | None, ste
     out = writable_output(image_output(out))
     algo, cfg, state = load_algorithm(ckpt, device)
     if not hasattr(algo, "generate"):
+        if not hasattr(algo, "translate"):  # model=sdpc: a sparse coder
+            raise UsageError(f"{cfg.model.name} draws no samples: its dictionaries and reconstructions are the run's "
+                             f"final_*.png and TensorBoard's samples/ panels")
         raise UsageError(f"{cfg.model.name} is a translation model: use `ganlab translate`")
     if steps is not None:
         if not hasattr(algo, "sample_steps"):

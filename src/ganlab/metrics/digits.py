@@ -47,6 +47,9 @@ class DigitModes:
     @torch.no_grad()
     def __call__(self, run: EvalContext) -> dict[str, float]:
         algo = run.algorithm
+        if not hasattr(algo, "generate"):  # model=sdpc: a sparse coder draws no digits
+            self.protocol = {"note": "this algorithm draws no images: nothing scored"}
+            return {}
         batches = (algo.generate(min(self.bs, self.n - s), device=run.device, seed=100_000 * run.step + s).float()
                    for s in range(0, self.n, self.bs))  # a fresh but reproducible draw per eval step
         counts = self.counts(batches, run.device)

@@ -162,6 +162,9 @@ class FIDKIDEvaluator:
 
     @torch.no_grad()
     def __call__(self, run: EvalContext) -> dict[str, float]:
+        if not hasattr(run.algorithm, "generate") and not hasattr(run.algorithm, "translate"):
+            self.protocol = {"note": "this algorithm draws no images (model=sdpc: a sparse coder): nothing scored"}
+            return {}
         first = self._metric is None
         if first:
             self._metric = self._build(run.device)
