@@ -99,8 +99,10 @@ class DigitsClassifier(nn.Module):
         return self._per_channel(x * 2 - 1, self.net[:-1]).flatten(1)
 
 
-def load_or_train(recipe: dict, digest: str, path: Path) -> tuple[dict, dict]:
-    """(state_dict, info) from memory, from `path`, or trained now and written to `path`."""
+def load_or_train(recipe: dict, digest: str, path: Path, train=None) -> tuple[dict, dict]:
+    """(state_dict, info) from memory, from `path`, or trained now by `train(recipe)` (default:
+    the digits classifier's `train_classifier`) and written to `path`. Shared by ganlab's other
+    judges (data/shapes_classifier.py): their digests differ, so they share the memory cache."""
     if digest in _LOADED:
         return _LOADED[digest]
     if path.is_file():
@@ -110,7 +112,7 @@ def load_or_train(recipe: dict, digest: str, path: Path) -> tuple[dict, dict]:
             return _LOADED[digest]
         except (OSError, RuntimeError, KeyError, TypeError, EOFError, pickle.UnpicklingError):
             pass  # unreadable: train again and replace it (the same weights, deterministically)
-    state, info = train_classifier(recipe)
+    state, info = (train or train_classifier)(recipe)
     buf = io.BytesIO()
     torch.save({"state": state, "info": info}, buf)
     atomic_write_bytes(path, buf.getvalue())
