@@ -74,7 +74,7 @@ class DigitsClassifier(nn.Module):
     def ready(self) -> DigitsClassifier:
         """Load the cached weights, or train and cache them (at the first use, not at build)."""
         if not self._ready:
-            state, self.info = load_or_train(self.recipe, self.digest, self.path, self.source)
+            state, self.info = load_or_train(self.recipe, self.digest, self.path, lambda r: train_classifier(r, self.source))
             self.net.load_state_dict(state)
             self.net.eval()
             self._ready = True
@@ -101,8 +101,10 @@ class DigitsClassifier(nn.Module):
         return self._per_channel(x * 2 - 1, self.net[:-1]).flatten(1)
 
 
-def load_or_train(recipe: dict, digest: str, path: Path, source) -> tuple[dict, dict]:
-    """(state_dict, info) from memory, from `path`, or trained now and written to `path`."""
+def load_or_train(recipe: dict, digest: str, path: Path, train) -> tuple[dict, dict]:
+    """(state_dict, info) from memory, from `path`, or trained now by `train(recipe)` and written to
+    `path`. Shared by ganlab's judges (digits, data/shapes_classifier.py): their digests differ, so
+    they share the memory cache."""
     if digest in _LOADED:
         return _LOADED[digest]
     if path.is_file():
@@ -112,7 +114,7 @@ def load_or_train(recipe: dict, digest: str, path: Path, source) -> tuple[dict, 
             return _LOADED[digest]
         except (OSError, RuntimeError, KeyError, TypeError, EOFError, pickle.UnpicklingError):
             pass  # unreadable: train again and replace it (the same weights, deterministically)
-    state, info = train_classifier(recipe, source)
+    state, info = train(recipe)
     buf = io.BytesIO()
     torch.save({"state": state, "info": info}, buf)
     atomic_write_bytes(path, buf.getvalue())

@@ -43,8 +43,8 @@ class Shapes(Dataset):
     def __len__(self) -> int:
         return self.size
 
-    def _coverage(self, shape: str, cx: float, cy: float, r: float) -> Tensor:
-        """Soft inside-ness from a signed distance: an antialiased edge about one pixel wide."""
+    def distance(self, shape: str, cx: float, cy: float, r: float) -> Tensor:
+        """(S, S) signed distance to the shape's outline (< 0 inside), in [-1, 1] image units."""
         x, y = self.xx - cx, self.yy - cy
         if shape == "circle":
             d = (x**2 + y**2).sqrt() - r
@@ -56,7 +56,18 @@ class Shapes(Dataset):
         else:  # cross: union of two bars
             d = torch.minimum(torch.maximum(x.abs() - r * 0.3, y.abs() - r),
                               torch.maximum(y.abs() - r * 0.3, x.abs() - r))
+        return d
+
+    def coverage(self, d: Tensor) -> Tensor:
+        """Soft inside-ness from a signed distance: an antialiased edge about one pixel wide."""
         return torch.sigmoid(-d * (self.image_size / 1.5))
+
+    def paint(self, m: Tensor, colour: Tensor, bg: float) -> Tensor:
+        """An image in [-1, 1] of coverage `m` (S, S) in `colour` (3,) on a grey background `bg`."""
+        img = bg + (colour.view(3, 1, 1) - bg) * m
+        if self.channels == 1:
+            img = img.mean(0, keepdim=True)
+        return img * 2 - 1
 
     def __getitem__(self, i: int) -> dict[str, Tensor]:
         if not 0 <= i < self.size:
@@ -65,13 +76,10 @@ class Shapes(Dataset):
         u = torch.rand(6, generator=sample_generator(self.seed, i)).tolist()
         r = 0.35 + 0.25 * u[0]
         cx, cy = (u[1] * 2 - 1) * (0.9 - r), (u[2] * 2 - 1) * (0.9 - r)
-        m = self._coverage(SHAPES[label // len(COLOURS)], cx, cy, r)
+        m = self.coverage(self.distance(SHAPES[label // len(COLOURS)], cx, cy, r))
         tint = RGB[label % len(COLOURS)] * (0.8 + 0.2 * u[3])
         bg = 0.06 + 0.06 * u[4]  # dark grey, a little variation
-        img = bg + (tint.view(3, 1, 1) - bg) * m
-        if self.channels == 1:
-            img = img.mean(0, keepdim=True)
-        return {"x": img * 2 - 1, "y": torch.tensor(label)}
+        return {"x": self.paint(m, tint, bg), "y": torch.tensor(label)}
 
 
 class Mixture2D(Dataset):
