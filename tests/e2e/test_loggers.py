@@ -3,6 +3,7 @@ each sensible on resume; W&B offline and MLflow's local file store, without netw
 
 import csv
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -76,8 +77,12 @@ def offline(tmp_path, monkeypatch):
 
 
 def wandb_history(session: Path) -> tuple[dict[str, list[int]], dict]:
-    """{metric: steps} and the config of one offline W&B session."""
+    """{metric: steps} and the config of one offline W&B session, once W&B's service process has
+    written its exit record (it writes the file asynchronously: a loaded machine lags finish())."""
     run_file = next(session.glob("run-*.wandb"))
+    deadline = time.monotonic() + 30
+    while not any(rec.HasField("exit") for rec in wandb_records(run_file)) and time.monotonic() < deadline:
+        time.sleep(0.2)
     steps, config = {}, {}
     for rec in wandb_records(run_file):
         if rec.HasField("history"):

@@ -255,7 +255,8 @@ BEFORE = {
     "mlp-lazy_r1": (MLP + ["loss=bce_r1", "loss.adversarial.r1_every=2"], {"G": 91.400756990071, "D": 72.635861092858}),
     "mlp-wgan_gp": (MLP + ["loss=wgan_gp"], {"G": 91.476295597851, "D": 72.632906793297}),
     "mlp-lecam": (MLP + LECAM, {"G": 91.406723741442, "D": 72.63058528601}),
-    "cgan-wgan_gp": (["model=cgan", "loss=wgan_gp", *IMG],
+    # tuned=dcgan_shapes: the composition these sums were recorded with (tuned/cgan_shapes has since its own lr schedule)
+    "cgan-wgan_gp": (["model=cgan", "loss=wgan_gp", "tuned=dcgan_shapes", *IMG],
                      {"G": 575.990583078958, "D": 99.00149172041, "G_ema": 591.915242812153}),
     "unet-cutmix": (["model=dcgan", "model/discriminator=unet", "model.algorithm.cutmix_prob=0.5", "loss=bce_r1",
                      *LECAM, *IMG], {"G": 516.526812579668, "D": 1503.117659627547, "G_ema": 518.473235973841}),
