@@ -83,7 +83,7 @@ def test_version_a_mistyped_command_and_bad_usage(tmp_path, capsys):
     ("ganlab train trainer.max_s", {"trainer.max_steps="}),
     ("ganlab res", {"resume"}),
     ("ganlab resume outputs/run trainer.max_s", {"trainer.max_steps="}),  # RUN, then train's overrides
-    ("ganlab bench ", {"loader", "quality", "r3gan", "sdpc", "matrix", "translation", "small-data", "e2e"}),
+    ("ganlab bench ", {"loader", "quality", "r3gan", "sdpc", "likelihood", "matrix", "translation", "small-data", "e2e"}),
     ("ganlab sample --s", {"--seed", "--steps"}),
 ])
 def test_the_generated_bash_script_completes(line, expected, tmp_path):

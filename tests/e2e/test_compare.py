@@ -250,3 +250,22 @@ def test_best_column_dropped_when_it_repeats_the_metric(tmp_path, capsys):
     compare_command([str(tmp_path)])
     header = header_columns(capsys.readouterr().out, "2 runs")
     assert "modes" in header and "best modes" not in header
+
+
+def test_bits_per_dim_beside_the_fid_proxy_by_default_within_120_columns(tmp_path, capsys, monkeypatch):
+    """A sweep over families (`ganlab bench likelihood`'s runs): val/nll_bpd is among the default
+    columns, "-" for the GAN (no likelihood), and the table fits 120 columns."""
+    for n, model in enumerate(("dcgan", "vae", "flow", "ddpm")):
+        metrics = {f"val/{m}_random_conv": 0.1 * (n + 1) for m in ("fid", "kid", "precision", "recall", "density")}
+        metrics |= {} if model == "dcgan" else {"val/nll_bpd": 4.0 + n}
+        make_run(tmp_path / f"{n}_model={model}", overrides=[f"model={model}", "data=shapes", "metrics=nll"],
+                 metrics=metrics, best={"monitor": "val/fid_random_conv", "mode": "min", "value": 0.1, "step": 90})
+    monkeypatch.setenv("COLUMNS", "120")
+    compare_command([str(tmp_path)])
+    out = capsys.readouterr().out
+    assert max(map(len, out.splitlines())) <= 120 and "not shown" not in out
+    header = header_columns(out, "4 runs")
+    assert "nll_bpd" in header and "fid_rc" in " ".join(header), header
+    col = header.index("nll_bpd")
+    cells = {c[1]: c for c in ([x.strip() for x in ln.split("│")[1:-1]] for ln in table_lines(out, "4 runs"))}
+    assert cells["dcgan"][col] == "-" and cells["vae"][col] == "5", cells

@@ -168,16 +168,15 @@ def test_kill_9_on_every_family_then_resume_gives_the_same_weights_and_record(tm
     _assert_same_run(straight, killed)
 
 
-def test_stale_temp_files_are_removed_on_resume_and_user_files_stay(tmp_path, tiny_run):
-    ckpts = tmp_path / "run" / "checkpoints"
-    dead = _dead_pid()
-    stale = ckpts / f".ganlab-tmp.{dead}.abc_1234.last.pt"  # what a killed ganlab leaves
+def _plant_temp_files(run: Path) -> tuple[Path, list[Path]]:
+    """A stale temp file of a killed ganlab in `run`, and files of the user's that look like one."""
+    ckpts = run / "checkpoints"
+    stale = ckpts / f".ganlab-tmp.{_dead_pid()}.abc_1234.last.pt"  # what a killed ganlab leaves
     stale.write_bytes(b"half a checkpoint")
-    mine = [ckpts / "my_notes.txt", ckpts / ".last.pt.abc123.tmp", tmp_path / "run" / ".report.final.tmp"]
+    mine = [ckpts / "my_notes.txt", ckpts / ".last.pt.abc123.tmp", run / ".report.final.tmp"]
     for p in mine:  # the old temp pattern, and a user's own dot-file: not ganlab's
         p.write_text("mine")
-    run_ganlab("train", "resume=run", "trainer.max_steps=6", cwd=tmp_path)
-    assert not stale.exists() and all(p.read_text() == "mine" for p in mine)
+    return stale, mine
 
 
 def _dead_pid() -> int:
@@ -319,17 +318,18 @@ def test_crafted_overrides_in_a_run_directory_build_nothing(tmp_path, tiny_run):
 
 # -- resume changes only what it may -----------------------------------------------------------
 
-def test_a_refused_resume_leaves_the_run_as_it_was(tmp_path, tiny_run):
+def test_a_refused_resume_leaves_the_run_as_it_was_and_the_next_one_takes_a_new_lr_and_cleans_up(tmp_path, tiny_run):
+    """One run, three contracts (a resume costs a process): a refused resume changes nothing; the
+    next one works, takes a new learning rate (and records it), removes a killed ganlab's stale
+    temp file and keeps the user's files."""
+    stale, mine = _plant_temp_files(tmp_path / "run")
     saved = (tmp_path / "run" / ".hydra" / "overrides.yaml").read_text()
     p = run_ganlab("train", "resume=run", "model.width=64", cwd=tmp_path, check=False)
     assert p.returncode == 2 and "model.width" in p.stderr and "Traceback" not in p.stderr
     assert (tmp_path / "run" / ".hydra" / "overrides.yaml").read_text() == saved
-    run_ganlab("train", "resume=run", "trainer.max_steps=6", cwd=tmp_path)  # a plain resume still works
-    assert summary(tmp_path / "run")["step"] == 6
-
-
-def test_a_new_learning_rate_on_resume_takes_effect_and_is_recorded(tmp_path, tiny_run):
     run_ganlab("train", "resume=run", "trainer.max_steps=6", "schedule.lr_d=1e-3", cwd=tmp_path)
+    assert summary(tmp_path / "run")["step"] == 6
+    assert not stale.exists() and all(p.read_text() == "mine" for p in mine)
     state = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
     assert state["optimizers"]["D"]["param_groups"][0]["lr"] == pytest.approx(1e-3)
     assert state["config"]["schedule"]["lr_d"] == pytest.approx(1e-3)

@@ -11,15 +11,19 @@ BASE = ["model.networks.net.hidden=16", "data.evaluators.sampling_cost.n_samples
 
 def test_vae_flow_ddpm_record_bits_per_dim_and_their_estimator_and_a_gan_none(ganlab, tmp_path):
     estimators = {"vae": "IWAE bound", "flow": "probability-flow ODE", "ddpm": "DDPM variational bound"}
-    for model, name in estimators.items():
-        ganlab("train", f"model={model}", *TINY_2D, *BASE, f"hydra.run.dir={model}")
-        s = summary(tmp_path / model)
+    # one sweep, one process: importing torch costs more than these runs; job n trains the n-th model.
+    # `++`: Hydra composes the sweep's own config with the default model, which has no net.hidden
+    ganlab("train", "-m", f"model={','.join(estimators)}", *TINY_2D, *[f"++{a}" for a in BASE],
+           "hydra.sweep.dir=sweep", "hydra.sweep.subdir=${hydra.job.num}")
+    for n, (model, name) in enumerate(estimators.items()):
+        s = summary(tmp_path / "sweep" / str(n))
+        assert s["config_groups"]["model"] == model
         assert 0 < s["metrics"]["val/nll_bpd"] < 20, s["metrics"]
         proto = s["protocols"]["nll"]
         assert proto["estimator"].startswith(name) and "2D points in data units" in proto["units"], proto
     ganlab("train", "model=mlp", *TINY_2D, "hydra.run.dir=gan")
     assert "val/nll_bpd" not in summary(tmp_path / "gan")["metrics"]
-    p = ganlab("compare", "gan", "vae", "--metrics", "val/nll_bpd")
+    p = ganlab("compare", "gan", "sweep/0", "--metrics", "val/nll_bpd")
     gan_row = next(ln for ln in p.stdout.splitlines() if "│ gan " in ln)
     assert gan_row.rstrip("│ ").endswith("-"), gan_row  # missing, not 0
 

@@ -16,6 +16,7 @@ from hydra.utils import instantiate
 from rich.console import Console
 
 from ganlab.commands.bench_e2e import e2e, write_png_folder
+from ganlab.commands.bench_likelihood import likelihood
 from ganlab.commands.bench_matrix import matrix
 from ganlab.commands.bench_quality import quality
 from ganlab.commands.bench_r3gan import r3gan
@@ -146,3 +147,4 @@ command.add_command(translation)
 command.add_command(small_data)
 command.add_command(sdpc)
 command.add_command(e2e)
+command.add_command(likelihood)
