@@ -15,6 +15,7 @@ import io
 import json
 import pickle
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -125,34 +126,46 @@ def load_or_train(recipe: dict, digest: str, path: Path, train) -> tuple[dict, d
 def train_classifier(recipe: dict, source) -> tuple[dict, dict]:
     """Train on the train split of `source`; (state_dict, info with the held-out accuracy and the time)."""
     t0, cpu0 = time.perf_counter(), time.process_time()
-    size, seed = recipe["image_size"], recipe["seed"]
+    size = recipe["image_size"]
     x, y = source.load("train")
     x = _pool(resize(x[:, None], size))  # what the classifier sees of data at that size
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the same sums in the same order on any machine: the same weights
-    try:
-        # the run's RNG stays untouched; grads on even when called from an evaluation (no_grad)
-        with torch.random.fork_rng(devices=[]), torch.enable_grad():
-            torch.manual_seed(seed)
-            net = _network(recipe["width"], recipe["features"])
-            order = torch.Generator().manual_seed(seed)
-            opt = torch.optim.Adam(net.parameters(), lr=recipe["lr"])
-            steps = recipe["epochs"] * -(-len(y) // recipe["batch_size"])
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe["lr"], total_steps=steps)
-            for _ in range(recipe["epochs"]):
-                for idx in torch.randperm(len(y), generator=order).split(recipe["batch_size"]):
-                    loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    sched.step()
-            net.eval()
-            xt, yt = source.load("test")
-            with torch.no_grad():
-                accuracy = float((net(_pool(resize(xt[:, None], size))).argmax(1) == yt).double().mean())
-    finally:
-        torch.set_num_threads(threads)
+    with reproducible():
+        net = fit(lambda: _network(recipe["width"], recipe["features"]), x, y, recipe)
+        xt, yt = source.load("test")
+        with torch.no_grad():
+            accuracy = float((net(_pool(resize(xt[:, None], size))).argmax(1) == yt).double().mean())
     info = {"data": source.name, "accuracy_test": accuracy, "n_test": len(yt), "n_train": len(y), "recipe": recipe,
             "train_seconds": round(time.perf_counter() - t0, 2), "train_cpu_seconds": round(time.process_time() - cpu0, 2)}
     return {k: v.clone() for k, v in net.state_dict().items()}, info
 
+
+@contextmanager
+def reproducible():
+    """One thread (the same sums in the same order on any machine: the same weights), the run's RNG
+    untouched, grads on even when called from an evaluation (no_grad)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.random.fork_rng(devices=[]), torch.enable_grad():
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def fit(make_net, x: Tensor, y: Tensor, recipe: dict) -> nn.Module:
+    """make_net() trained on (x, y) by cross-entropy, Adam with a one-cycle lr (recipe: seed, lr,
+    epochs, batch_size), in eval mode; inside `reproducible()`. Shared by ganlab's judges."""
+    torch.manual_seed(recipe["seed"])
+    net = make_net()
+    order = torch.Generator().manual_seed(recipe["seed"])
+    opt = torch.optim.Adam(net.parameters(), lr=recipe["lr"])
+    steps = recipe["epochs"] * -(-len(y) // recipe["batch_size"])
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe["lr"], total_steps=steps)
+    for _ in range(recipe["epochs"]):
+        for idx in torch.randperm(len(y), generator=order).split(recipe["batch_size"]):
+            loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    return net.eval()

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from ganlab.data.digits_classifier import load_or_train
+from ganlab.data.digits_classifier import fit, load_or_train, reproducible
 from ganlab.data.seeding import sample_generator
 from ganlab.data.synthetic import COLOURS, RGB, SHAPES, Shapes
 
@@ -158,30 +158,12 @@ def train_classifier(recipe: dict) -> tuple[dict, dict]:
     """Train on generated sets (seeds apart from the data's 0); held-out numbers in info."""
     t0, cpu0 = time.perf_counter(), time.process_time()
     seed, size = recipe["seed"], recipe["image_size"]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the same sums in the same order on any machine: the same weights
-    try:
-        with torch.random.fork_rng(devices=[]), torch.enable_grad():
-            x, y = make_set(size, 1000 + seed, recipe["n_train"])
-            torch.manual_seed(seed)
-            net = _network(recipe["width"])
-            order = torch.Generator().manual_seed(seed)
-            opt = torch.optim.Adam(net.parameters(), lr=recipe["lr"])
-            steps = recipe["epochs"] * -(-len(y) // recipe["batch_size"])
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe["lr"], total_steps=steps)
-            for _ in range(recipe["epochs"]):
-                for idx in torch.randperm(len(y), generator=order).split(recipe["batch_size"]):
-                    loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    sched.step()
-            net.eval()
-            xt, yt = make_set(size, 2000 + seed, recipe["n_test"])
-            with torch.no_grad():
-                k = recognised(net(xt).softmax(-1), 0.9)
-    finally:
-        torch.set_num_threads(threads)
+    with reproducible():
+        x, y = make_set(size, 1000 + seed, recipe["n_train"])
+        net = fit(lambda: _network(recipe["width"]), x, y, recipe)
+        xt, yt = make_set(size, 2000 + seed, recipe["n_test"])
+        with torch.no_grad():
+            k = recognised(net(xt).softmax(-1), 0.9)
     real = yt != NOT_A_SHAPE
     info = {"real_recognised_test": float((k[real] == yt[real]).double().mean()),
             "real_misclassified_test": float(((k[real] != yt[real]) & (k[real] >= 0)).double().mean()),
