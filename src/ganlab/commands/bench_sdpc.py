@@ -6,16 +6,14 @@ the data counts them, and wall time, mean ± std."""
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
 
 from ganlab.commands.args import names_from
-from ganlab.commands.bench_quality import _ms, _train
+from ganlab.commands.bench_quality import _ms, run_all
 from ganlab.commands.console import results_table, wide_console
 from ganlab.files import atomic_write_json
 
@@ -38,28 +36,19 @@ def sdpc(seeds: int, jobs: int, methods: str, data: str, steps: int, width: int,
     chosen = names_from(methods, tuple(METHODS), "--methods")
     out = Path(out or f"outputs/bench_sdpc/{time.strftime('%Y-%m-%d_%H-%M-%S')}")
     console = wide_console()
-    runs = [(m, s, out / f"{m}_seed{s}") for m in chosen for s in range(seeds)]
+    runs = [(m, f"{m}_seed{s}", s) for m in chosen for s in range(seeds)]
     shared = [f"data={data}", f"trainer.max_steps={steps}", "trainer.max_epochs=0", f"trainer.eval_every={steps}",
               f"model.width={width}", "trainer.device=cpu"]
     out.mkdir(parents=True, exist_ok=True)
     console.print(f"bench sdpc: {len(runs)} runs ({', '.join(chosen)} x {seeds} seeds, data={data}, {steps} steps) "
                   f"-> {out}")
     t0 = time.time()
-
-    def one(run):
-        m, s, run_dir = run
-        return _train([*METHODS[m], *shared, f"seed={s}", f"hydra.run.dir={run_dir}", *overrides],
-                      out / f"{m}_seed{s}.log")
-
-    with ThreadPoolExecutor(jobs) as pool:
-        codes = list(pool.map(one, runs))
+    summaries = run_all([(name, [*METHODS[m], *shared, f"seed={s}", f"hydra.run.dir={out / name}", *overrides])
+                         for m, name, s in runs], out, jobs, console)
     results: dict[str, list[dict]] = {m: [] for m in chosen}
-    for (m, s, run_dir), code in zip(runs, codes):
-        summary = run_dir / "summary.json"
-        if code != 0 or not summary.is_file():
-            console.print(f"[red]{m} seed {s} failed[/] (see {out / f'{m}_seed{s}.log'})")
-            continue
-        results[m].append(json.loads(summary.read_text()))
+    for (m, *_), summary in zip(runs, summaries):
+        if summary is not None:
+            results[m].append(summary)
     rows = {m: summarize(ss) for m, ss in results.items() if ss}
     columns = [c for c in ("quality", "precision", "recall", "modes", "wall s") if any(c in r for r in rows.values())]
     metric = next((r["quality metric"] for r in rows.values()), "?")
