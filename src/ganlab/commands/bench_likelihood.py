@@ -28,8 +28,8 @@ DATA = {
 # shapes has no held-out split: 512 images of another seed of the same generator
 SHAPES_HELDOUT = ("data.test_dataset={_target_:ganlab.data.synthetic.Shapes,size:512,"
                   "image_size:${data.image_size},channels:${data.channels},seed:1}")
-# default steps: about the same training CPU time per family (a flow/DDPM U-Net step costs ~3x a
-# DCGAN or VAE step at 16 px, batch 32, on CPU), so no family wins by compute alone
+# default steps: about the same training CPU time per family, so no family wins by compute alone
+# (the per-step costs: docs/BENCHMARKS.md, "Likelihood beside FID")
 STEPS = {"dcgan": 1200, "vae": 1200, "flow": 400, "ddpm": 400}
 METHODS = tuple(STEPS)
 

@@ -25,9 +25,8 @@ LOSSES = {
     "bce": ("non-saturating + R1 + R2", lambda g: ["loss=bce_r1", "loss.d_norm=none", f"loss.adversarial.r1_gamma={g}",
                                                    "+regulariser=r2", f"model.algorithm.regularisers.r2.gamma={g}"]),
 }
-# data -> (model -> its overrides there, default steps; evaluated once, at the end: the bench reads
-# final values). The steps fit the 12 default runs in ~30-40 CPU minutes (docs/BENCHMARKS.md): R1 +
-# R2's double backward makes a step ~2x a plain one (stacked_digits ~7 it/s, grid25 ~15 it/s, 1 thread)
+# data -> (model -> its overrides there, default steps: sized to the CPU budget in docs/BENCHMARKS.md,
+# "R3GAN's loss ablation"); evaluated once, at the end: the bench reads final values
 DATA = {
     "stacked_digits": ({
         # DCGAN width 32 at 16 px: the CPU size of the shapes default (docs/BENCHMARKS.md); batch 64

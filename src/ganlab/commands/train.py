@@ -41,8 +41,8 @@ from ganlab.training.checks import check_before_build
 from ganlab.training.ranks import from_env
 from ganlab.training.run_dir import hydra_quote, resume_target, saved_overrides
 
-# what imports torch (training.checkpoint, .distributed, .resume, .prepare) is imported where it is
-# used: a config that Hydra or the checks refuse costs no `import torch` (~1.5 s) before its one line
+# what imports torch (training.checkpoint, .distributed, .resume, .prepare) is imported where used:
+# a config that Hydra or the checks refuse costs no `import torch` before its one line
 
 log = logging.getLogger("ganlab")
 STOPPED_AT_STEP = 3

@@ -1,17 +1,12 @@
-"""The shapes' own classifier, trained by ganlab: the judge of `val/shapes_recognised` and
-`val/shape_classes` (metrics/shapes.py). The FID proxy and precision reward the data's colours,
-sizes and places and cannot tell a cross from a round blob of its colour; this one is trained to.
+"""The shapes' own classifier, the judge of `val/shapes_recognised` and `val/shape_classes`
+(metrics/shapes.py): the FID proxy and precision cannot tell a cross from a blob of its colour.
 
 13 classes: the data's 12 (shape x colour, data/synthetic.py `Shapes`) and NOT_A_SHAPE, made of
 what a GAN that has not learnt the outlines draws: real shapes blurred, outlines halfway between
-two shapes (their signed distances blended: rounded squares, fat crosses), those blurred too,
-shapes in a mixture of two colours, and two objects in one image. Every image gets a little
-pixel noise (a generator's speckle is not the point). Images are area-pooled to 16x16 first, so
-it costs the same at 16 or 32 px.
-
-Deterministic on CPU and cached under `cache_dir`, keyed by its recipe, as the digits classifier
-(data/digits_classifier.py `load_or_train`); a few CPU seconds to train. Its held-out numbers
-(real shapes recognised, negatives wrongly recognised) are in `info` and in protocols.
+two shapes (signed distances blended), those blurred, two-colour shapes, two objects in one
+image; every image gets a little pixel noise. Area-pooled to 16x16 first: the same cost at 16 or
+32 px. Deterministic on CPU, cached under `cache_dir` keyed by its recipe (as
+data/digits_classifier.py); its held-out numbers are in `info` and in protocols.
 """
 
 from __future__ import annotations

@@ -100,7 +100,7 @@ class Mixture2D(Dataset):
             raise ConfigError(f"data.modes={modes!r}: choose ring8 or grid25")
         self.modes, self.size, self.seed = modes, size, seed
         self.std = float(self.STD[modes] if std is None else std)
-        self.points, self.mode_ids = self._draw(np.arange(size))  # 100k points: ~10 ms, 800 kB
+        self.points, self.mode_ids = self._draw(np.arange(size))
 
     def _draw(self, index: np.ndarray) -> tuple[Tensor, Tensor]:
         u = hash_uniforms(self.seed, index, 3)

@@ -29,7 +29,7 @@ def nonfinite(state: Any, prefix: str = "") -> list[str]:
     if not leaves:
         return []
     # one min/max pass per tensor (NaN and +-Inf show in them, finite values cannot overflow) and
-    # one sync for all: ~10x cheaper than isfinite(t).all() per tensor, which checkpoints paid each time
+    # one sync for all, not one per tensor (cost: docs/BENCHMARKS.md, the fixed costs of a short run)
     ends = torch.stack([torch.stack(t.aminmax()).to("cpu", torch.float64) for _, t in leaves])
     finite = torch.isfinite(ends).all(dim=1).tolist()
     return [name for (name, _), ok in zip(leaves, finite, strict=True) if not ok]

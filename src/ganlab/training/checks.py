@@ -1,5 +1,5 @@
 """The checks of a run's config and directory that need no torch: `ganlab train` runs them before
-it imports what builds the run, so bad input costs no `import torch` (~1.5 s) before its one line."""
+it imports what builds the run, so bad input costs no `import torch` before its one line."""
 
 from __future__ import annotations
 

@@ -34,9 +34,8 @@ def init() -> Ranks:
 
 
 def finish() -> None:
-    """The normal end: wait for every rank (rank 0 evaluates and writes last), then leave together.
-    A rank that tore gloo down while its peer was still working aborted at exit ("terminate called
-    without an active exception", 1 run in ~10 under load)."""
+    """The normal end: wait for every rank (rank 0 evaluates and writes last), then leave together:
+    a rank that tears gloo down while its peer still works aborts at exit."""
     if dist.is_initialized():
         dist.barrier()
     shutdown()

@@ -1,6 +1,6 @@
 """Which process of a torchrun job this is, read from the environment alone: no torch import,
-so a command can ask before it knows it will train (bad input is refused without paying ~1.5 s
-of `import torch`). The process group itself is training/distributed.py."""
+so a command can ask before it knows it will train (bad input is refused without `import torch`).
+The process group itself is training/distributed.py."""
 
 from __future__ import annotations
 
