@@ -1,11 +1,10 @@
-"""The digits' own classifier, trained by ganlab on the train split of a digit source of
-data/digits.py (scikit-learn's digits, or MNIST's files): the judge of the digit metrics (metrics/digits.py: modes of stacked digits; the Fréchet distance on its
-penultimate features, `val/fd_digits`), so they need no downloaded weights.
+"""The digits' own classifier, trained by ganlab on the train split of a data/digits.py source:
+the judge of the digit metrics (metrics/digits.py: stacked digits' modes, `val/fd_digits` on its
+penultimate features), so they need no downloaded weights.
 
-Training is deterministic on CPU (seeded init and order, one thread) and takes a few CPU
-seconds; the weights are cached under `cache_dir`, keyed by a hash of everything that makes
-them (architecture, training, image size, the source's split or files' content), written atomically, and loaded on every
-later use. Its accuracy on the held-out split is recorded with them (`info`) and in protocols.
+Deterministic on CPU (seeded init and order, one thread); the weights are cached under
+`cache_dir`, keyed by a hash of everything that makes them (architecture, training, image size,
+the source's split or files' content). Its held-out accuracy is in `info` and in protocols.
 """
 
 from __future__ import annotations

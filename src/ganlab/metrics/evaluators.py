@@ -91,17 +91,13 @@ def config_digest(node) -> str:
 
 
 class FIDKIDEvaluator:
-    """FID and KID of generated (or translated) images against a reference split, with
-    torchmetrics' estimators (written out in metrics.fid.FIDKID) on the features of `feature` (a
-    node with its own `_target_`: features.InceptionFeatures or RandomConvFeatures), and on the same features
-    precision, recall, density and coverage (metrics.prdc, k = `prdc_k`). Reference statistics are
-    computed once per (data, split, feature extractor, resize, image size, sample count) and cached.
-    Metric names carry the extractor unless it is the standard Inception: val/fid, val/kid vs
-    val/fid_random_conv, val/kid_random_conv (a random small CNN: only for relative comparisons
-    within ganlab, never against papers). Noise -> image models are scored against the training
-    images (`reference: train`, the usual protocol) or held-out ones (`reference: test`,
-    data.test_dataset: on a small dataset a G that copies its training images is then not
-    rewarded). Translation models: G_AB(test A) against test B."""
+    """FID and KID (metrics.fid.FIDKID) and precision, recall, density, coverage (metrics.prdc,
+    k = `prdc_k`) of generated (or translated) images on the features of `feature`, against a
+    reference split whose statistics are cached per (data, split, extractor, resize, size, count).
+    Metric names carry the extractor unless it is Inception (val/fid vs val/fid_random_conv: the
+    random CNN is for comparisons within ganlab only). `reference: test` scores against held-out
+    images, so a G that copies a small training set is not rewarded. Translation: G_AB(test A)
+    against test B."""
 
     def __init__(self, *, feature: nn.Module,
                  n_samples: int = 5000,             # generated images (and reference images, at most)

@@ -109,8 +109,7 @@ def stripedness_per_image(images: Tensor, mask: Tensor) -> Tensor:
 def stripedness(images: Tensor, mask: Tensor) -> float:
     """How striped the masked region is, in [0, 1] (`val/stripe`): contrast x orientation
     coherence x plane-wave fit x oscillation (metrics/stripes.py), averaged over images with a
-    non-empty mask (NaN if none). Sharp or soft stripes of any angle score >= 0.85; rings,
-    checkerboards, noise, flat blobs and two-tone objects score <= 0.4 (mostly ~0)."""
+    non-empty mask (NaN if none). What each kind of pattern scores: docs/BENCHMARKS.md, Metrics."""
     return _mean(stripedness_per_image(images, mask))
 
 

@@ -184,7 +184,7 @@ class Run:
         if not self.ranks.is_main:
             return
         # last.pt last: a resume starts from it, so a kill before it is written redoes the step
-        # and rewrites best.pt; written first, a kill in between left a run whose best.pt is lost
+        # and rewrites best.pt (written first, a kill in between would lose best.pt)
         names = sorted(self.save_requests, key=lambda n: n == "last.pt")
         self.save_requests = []
         paths = [self.ckpt_dir / n for n in names]
