@@ -1,10 +1,9 @@
 """Before/after statistics around an intervention's switch (perfect G, lying D): D's mean
 outputs per source over the logged steps before and after it, in summary.json `phases`.
 
-A per-source mean (train/d_on_<source>) only counts on logged steps where D actually saw that
-source (the Run's `fresh` stats): after a perfect-G switch there is no "fake" batch any more, and
-the Run's pending_stats would otherwise keep feeding the last pre-switch train/d_on_fake into
-the "after" mean."""
+A per-source mean (train/d_on_<source>) counts only the logged steps where D saw that source (the
+Run's `fresh` stats): after a perfect-G switch the last pre-switch train/d_on_fake would otherwise
+keep feeding the "after" mean."""
 
 from __future__ import annotations
 

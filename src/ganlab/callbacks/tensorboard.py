@@ -111,13 +111,10 @@ ALWAYS = ("model", "loss", "data", "experiment")
 
 
 def run_hparams(run, keys: list[str]) -> dict:
-    """The HParams tab's columns for a run: the option of every config group that shapes the run
-    (model, model/discriminator, loss, data, experiment; schedule, tricks, augment, metrics,
-    trainer... unless none/default), the configured keys (seed) and every key the command line
-    overrode (what a sweep varies). The tab ticks its first five columns by default, those that
-    differ between the runs shown first, then by name: for a default run that is data, loss, model,
-    model/discriminator, seed. A key the run does not have (image size of 2D data) is left out, so
-    the column keeps its type over runs of several families."""
+    """The HParams tab's columns for a run: the option of every config group that shapes it (ALWAYS,
+    else unless none/default), the configured keys (seed) and every key the command line overrode
+    (what a sweep varies; the tab ticks the columns that differ first). A key the run lacks (image
+    size of 2D data) is left out, so the column keeps its type over runs of several families."""
     import yaml
     from omegaconf import OmegaConf
 
