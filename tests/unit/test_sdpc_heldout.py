@@ -132,3 +132,15 @@ def test_dictionaries_load_from_a_run_dir_and_bad_checkpoints_name_the_key_and_t
         with pytest.raises(ConfigError) as e:
             load_dictionaries(SDPC(channels=3, image_size=16, layers=LAYERS), path, key=key)
         assert why in str(e.value) and f"{key}={path}" in str(e.value) and "\n" not in str(e.value), why
+
+
+def test_bench_sdpc_tabulates_the_front_ends_held_out_error_where_a_run_has_one():
+    from ganlab.commands.bench_sdpc import summarize
+
+    def run(mse=None):
+        metrics = {"val/fid_random_conv": 0.2, **({"val/sdpc_recon_mse": mse} if mse else {})}
+        return {"metrics": metrics, "best": {"monitor": "val/fid_random_conv"}, "timings": {"wall_time_s": 1.0}}
+
+    row = summarize([run(2e-4), run(4e-4)])
+    assert row["held-out sdpc mse"][0] == pytest.approx(3e-4) and row["metrics"]["held-out sdpc mse"] == "val/sdpc_recon_mse"
+    assert "held-out sdpc mse" not in summarize([run()])   # DCGAN: no front end, no column
