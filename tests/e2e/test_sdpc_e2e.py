@@ -51,6 +51,10 @@ def test_bad_sdpc_layer_is_one_line_naming_the_key_and_creates_nothing(ganlab, t
     assert p.returncode == 2 and "model.sdpc.layers[0]" in p.stderr and len(p.stderr.strip().splitlines()) == 1, \
         p.stderr
     assert not (tmp_path / "run").exists()
+    p = ganlab("train", "experiment=sdpc_gan_d", "trainer.device=cpu", "model.discriminator.sdpc_checkpoint=nowhere.pt",
+               "hydra.run.dir=run", check=False)   # the other bad checkpoints: tests/unit/test_sdpc_heldout.py
+    assert p.returncode == 2 and "model.discriminator.sdpc_checkpoint=nowhere.pt" in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("preset, expect", [("sdpc_gan_d", ("modules.D.sdpc.dicts.0", "optimizers.D")),
@@ -64,6 +68,22 @@ def test_sdpc_fusion_presets_train_sample_and_resume_bitwise(ganlab, tmp_path, p
     assert (tmp_path / "straight" / "final_samples.png").stat().st_size > 500
     p = ganlab("sample", "straight", "--n", "4", "--out", "s.png", "--device", "cpu")
     assert (tmp_path / "s.png").stat().st_size > 200, p.stdout
+
+
+def test_sdpc_gan_d_with_a_pretrained_frozen_front_end_keeps_its_dictionaries_and_resumes_bitwise(ganlab, tmp_path):
+    ganlab("train", *SDPC, "trainer.max_steps=2", "trainer.eval_every=2", "hydra.run.dir=coder")
+    args = ["experiment=sdpc_gan_d", *TINY, *FID, "model.width=8", "model.algorithm.ema_decay=0",
+            "data.evaluators.sparse_coding.n_samples=16", "model.discriminator.sdpc_checkpoint=coder",
+            "model.discriminator.sdpc_frozen=true"]
+    s = bitwise_resume(ganlab, tmp_path, args, steps=4, stop_at=2, expect=("modules.D.sdpc.dicts.0",))
+    loaded = torch.load(tmp_path / "coder" / "checkpoints" / "best.pt", weights_only=True)["modules"]["net"]
+    after = torch.load(tmp_path / "straight" / "checkpoints" / "last.pt", weights_only=True)
+    for i in range(2):   # 4 GAN steps later, the very atoms of the model=sdpc run
+        assert torch.equal(after["modules"]["D"][f"sdpc.dicts.{i}"], loaded[f"dicts.{i}"]), i
+    assert after["config"]["model"]["discriminator"]["sdpc_checkpoint"] == "coder"   # recorded with the run
+    m = s["metrics"]   # the front end's held-out reconstruction and sparsity during the GAN run
+    assert 0 < m["val/sdpc_recon_mse"] < 1 and 0 < m["val/sdpc_sparsity_l1"] < 1 and "val/fid_random_conv" in m
+    assert s["protocols"]["sparse_coding"]["heldout"] is True
 
 
 def test_bench_sdpc_tabulates_dcgan_and_a_fusion_over_seeds(ganlab, tmp_path):

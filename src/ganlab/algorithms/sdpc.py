@@ -53,31 +53,14 @@ class SparseCoding:
         return out
 
     # -- evaluation -------------------------------------------------------------------------
-    @torch.no_grad()
     def code_stats(self, x: Tensor) -> dict[str, Tensor]:
-        """Per image: layer 1's reconstruction error in pixels, the whole generative path's
-        (the top code decoded down to pixels) and each layer's fraction of non-zeros."""
-        return sparse_code_stats(self.net, x)
+        """Per image: reconstruction errors and sparsity (SDPC.code_stats), for metrics/sparse_coding.py."""
+        return self.net.code_stats(x)
 
     def visuals(self, run) -> dict:
         data = run.dataset("test") or run.dataset("train")
         x = torch.stack([data[i]["x"] for i in range(min(self.n_shown, len(data)))]).to(run.device)
         return sdpc_panels(self.net, x)
-
-
-@torch.no_grad()
-def sparse_code_stats(net: SDPC, x: Tensor) -> dict[str, Tensor]:
-    xc, mean = net.split_mean(x)
-    codes, _ = net.infer(xc)
-    per_image = {"val/sdpc_recon_mse": _mse(net.decode(0, codes[0], net.atoms(0), xc.shape[-2:]), xc),
-                 "val/sdpc_recon_mse_top": _mse(net.generate_down(codes[-1], hw=xc.shape[-2:]), xc)}
-    for i, code in enumerate(codes, start=1):
-        per_image[f"val/sdpc_sparsity_l{i}"] = (code > 0).flatten(1).float().mean(1)
-    return per_image
-
-
-def _mse(a: Tensor, b: Tensor) -> Tensor:
-    return (a - b).pow(2).flatten(1).mean(1)
 
 
 @torch.no_grad()

@@ -2,7 +2,8 @@
 (experiment=sdpc_gan_d: D sees SDPC's sparse codes; experiment=sdpc_gan_g: G draws SDPC's top
 code, decoded by its generative path) over seeds, on the same data, width, batch and steps: the
 data's quality metric (FID proxy on shapes, fd_digits on digits), precision, recall, modes where
-the data counts them, and wall time, mean ± std."""
+the data counts them, sdpc_gan_d's front-end reconstruction error on held-out images, and wall
+time, mean ± std."""
 
 from __future__ import annotations
 
@@ -50,13 +51,15 @@ def sdpc(seeds: int, jobs: int, methods: str, data: str, steps: int, width: int,
         if summary is not None:
             results[m].append(summary)
     rows = {m: summarize(ss) for m, ss in results.items() if ss}
-    columns = [c for c in ("quality", "precision", "recall", "modes", "wall s") if any(c in r for r in rows.values())]
+    columns = [c for c in ("quality", "precision", "recall", "modes", "held-out sdpc mse", "wall s")
+               if any(c in r for r in rows.values())]
     metric = next((r["quality metric"] for r in rows.values()), "?")
     table = results_table(f"SDPC x GAN on {data}: {steps} steps, width {width}, mean ± std over seeds "
                           f"({time.time() - t0:.0f} s wall in all); quality = {metric} (lower is better)",
                           ("method", *columns, "seeds"), no_wrap=True)
     for m, row in rows.items():
-        table.add_row(m, *(_cell(row.get(c), 1 if c == "wall s" else 3) for c in columns), str(row["seeds"]))
+        table.add_row(m, *(_cell(row.get(c), {"wall s": 1, "held-out sdpc mse": 6}.get(c, 3)) for c in columns),
+                      str(row["seeds"]))
     console.print(table)
     atomic_write_json(out / "bench_sdpc.json", rows)
     if any(len(ss) < seeds for ss in results.values()):
@@ -69,13 +72,15 @@ def _cell(ms, nd: int) -> str:
 
 def summarize(summaries: list[dict]) -> dict:
     """Mean and std over seeds of the final quality metric (the data's monitor: FID proxy or
-    fd_digits), precision, recall, modes (where the data counts them) and wall time."""
+    fd_digits), precision, recall, modes (where the data counts them), the SDPC front end's
+    held-out reconstruction error (sdpc_gan_d) and wall time."""
     metrics = summaries[0]["metrics"]
     quality = summaries[0]["best"]["monitor"] if summaries[0].get("best") else "val/fid_random_conv"
     keys = {"quality": quality,
             "precision": next((k for k in sorted(metrics) if k.startswith("val/precision_")), None),
             "recall": next((k for k in sorted(metrics) if k.startswith("val/recall_")), None),
-            "modes": "val/modes" if "val/modes" in metrics else None}
+            "modes": "val/modes" if "val/modes" in metrics else None,
+            "held-out sdpc mse": "val/sdpc_recon_mse" if "val/sdpc_recon_mse" in metrics else None}
     row: dict = {c: _ms([s["metrics"].get(k, float("nan")) for s in summaries]) for c, k in keys.items() if k}
     row["wall s"] = _ms([s["timings"]["wall_time_s"] for s in summaries])
     row["quality metric"] = quality

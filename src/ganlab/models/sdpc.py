@@ -14,6 +14,7 @@ unit L2 norm. The dictionaries learn by gradient on the reconstruction error of 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +43,7 @@ class SDPC(nn.Module):
             raise ConfigError(f"whiten={whiten}: the sigma of the local mean in pixels, >= 0 (0: off)")
         self.n_iter, self.centre, self.whiten, self.channels = n_iter, bool(centre), float(whiten), channels
         self.image_size = image_size
+        self.frozen = False  # True: the atoms reach no loss with a graph (a fixed, pre-trained front end)
         self.dicts = nn.ParameterList()
         self.strides, self.pads, self.lambdas, self.feedback = [], [], [], []
         c, size = channels, image_size
@@ -67,7 +69,7 @@ class SDPC(nn.Module):
         return len(self.dicts)
 
     def atoms(self, i: int, detach: bool = False) -> Tensor:
-        w = self.dicts[i].detach() if detach else self.dicts[i]
+        w = self.dicts[i].detach() if detach or self.frozen else self.dicts[i]
         return unit_atoms(w)
 
     @torch.no_grad()
@@ -175,6 +177,63 @@ class SDPC(nn.Module):
             errors.append(F.mse_loss(self.decode(i, code, self.atoms(i), sizes[i]), below))
             below = code
         return sum(errors), [e.detach() for e in errors]
+
+    @torch.no_grad()
+    def code_stats(self, x: Tensor) -> dict[str, Tensor]:
+        """Per image: layer 1's reconstruction error in pixels, the whole generative path's (the
+        top code decoded down to pixels) and each layer's fraction of non-zero code units."""
+        xc, _ = self.split_mean(x)
+        codes, _ = self.infer(xc)
+        out = {"val/sdpc_recon_mse": _mse(self.decode(0, codes[0], self.atoms(0), xc.shape[-2:]), xc),
+               "val/sdpc_recon_mse_top": _mse(self.generate_down(codes[-1], hw=xc.shape[-2:]), xc)}
+        for i, code in enumerate(codes, start=1):
+            out[f"val/sdpc_sparsity_l{i}"] = (code > 0).flatten(1).float().mean(1)
+        return out
+
+
+def load_dictionaries(net: SDPC, path: str, *, key: str) -> Path:
+    """Copy into `net` the dictionaries of a trained model=sdpc run: its checkpoint file, or its run
+    dir (checkpoints/best.pt, else last.pt). Bad input is a ConfigError naming `key` and the file.
+    Returns the file read."""
+    given = Path(path).expanduser()
+    file = given
+    if given.is_dir():
+        found = [c for c in (given / "checkpoints" / "best.pt", given / "checkpoints" / "last.pt") if c.is_file()]
+        file = found[0] if found else given / "checkpoints" / "last.pt"
+    if not file.is_file():
+        raise ConfigError(f"{key}={path}: no such file {file}: give a model=sdpc run dir or its checkpoints/*.pt")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as e:  # never unsafe unpickling: anything weights_only refuses is bad input
+        raise ConfigError(f"{key}={path}: {file} is not a ganlab checkpoint ({type(e).__name__})") from None
+    config = state.get("config") if isinstance(state, dict) else None
+    model = config.get("model") if isinstance(config, dict) else None
+    name = model.get("name") if isinstance(model, dict) else None
+    weights = state.get("modules", {}).get("net") if name == "sdpc" else None
+    if not isinstance(weights, dict):
+        raise ConfigError(f"{key}={path}: {file} is a model={name} checkpoint, not a model=sdpc run's")
+    theirs = model.get("sdpc", {})
+    saved = [weights.get(f"dicts.{i}") for i in range(sum(k.startswith("dicts.") for k in weights))]
+    strides = [int(layer.get("stride", 1)) for layer in theirs.get("layers", [])]
+    wrong = []
+    if [tuple(w.shape) for w in saved] != [tuple(w.shape) for w in net.dicts]:
+        wrong.append(f"atoms (out, in, k, k) per layer {[tuple(w.shape) for w in saved]} vs "
+                     f"{[tuple(w.shape) for w in net.dicts]}")
+    if strides and strides != net.strides:
+        wrong.append(f"strides {strides} vs {net.strides}")
+    for k in ("centre", "whiten"):
+        if k in theirs and type(getattr(net, k))(theirs[k]) != getattr(net, k):
+            wrong.append(f"{k} {theirs[k]} vs {getattr(net, k)}")
+    if wrong:
+        raise ConfigError(f"{key}={path}: {file} does not fit model.sdpc: {'; '.join(wrong)} (checkpoint vs this config)")
+    with torch.no_grad():
+        for w, src in zip(net.dicts, saved):
+            w.copy_(src)
+    return file
+
+
+def _mse(a: Tensor, b: Tensor) -> Tensor:
+    return (a - b).pow(2).flatten(1).mean(1)
 
 
 def unit_atoms(w: Tensor) -> Tensor:

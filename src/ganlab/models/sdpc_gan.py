@@ -6,6 +6,8 @@ reaches the image through them; the dictionaries stay out of that graph and lear
 rule, the reconstruction error of the real images (regularisers.SparseCodingTerm in D's phase).
 A strided-conv trunk halves the pixels' resolution per stage and each layer's code map joins it
 at its own resolution (pixels=false: the trunk starts from layer 1's code, D sees codes only).
+sdpc_checkpoint starts the front end from a trained model=sdpc run's dictionaries; sdpc_frozen
+keeps them fixed (the reconstruction term then has no gradient to give them).
 
 SparseCodeGenerator (experiment=sdpc_gan_g): G maps z to a non-negative top-layer code map and
 SDPC's generative path (the transposed convolutions of unit-norm atoms, D_1^T ... D_L^T) decodes
@@ -22,7 +24,7 @@ from torch import Tensor, nn
 
 from ganlab.errors import ConfigError
 from ganlab.models.dcgan import check_unconditional
-from ganlab.models.sdpc import SDPC
+from ganlab.models.sdpc import SDPC, load_dictionaries
 
 
 class SparseCodeDiscriminator(nn.Module):
@@ -30,9 +32,14 @@ class SparseCodeDiscriminator(nn.Module):
 
     def __init__(self, *, sdpc: SDPC, image_size: int = 32, channels: int = 3, width: int = 64,
                  pixels: bool = True,       # the pixel trunk beside the codes (false: codes only)
-                 n_iter: int = 10):         # FISTA iterations in D's pass (unrolled, differentiable)
+                 n_iter: int = 10,          # FISTA iterations in D's pass (unrolled, differentiable)
+                 sdpc_checkpoint: str | None = None,  # a model=sdpc run (dir or .pt): its dictionaries
+                 sdpc_frozen: bool = False):          # the dictionaries stay fixed: no loss has a gradient for them
         super().__init__()
         self.sdpc, self.n_iter, self.pixels = sdpc, n_iter, bool(pixels)
+        if sdpc_checkpoint:
+            load_dictionaries(sdpc, sdpc_checkpoint, key="model.discriminator.sdpc_checkpoint")
+        sdpc.frozen = bool(sdpc_frozen)  # not requires_grad: the phase runner sets that per phase
         sizes = [s[0] for s in sdpc.sizes((image_size, image_size))[1:]]
         stage_of = {}
         for i, s in enumerate(sizes):  # each code joins the trunk where the trunk has its size
@@ -67,6 +74,10 @@ class SparseCodeDiscriminator(nn.Module):
             h = torch.cat(([h] if h is not None else []) + joined, dim=1)
             h = F.leaky_relu(h, 0.2)
         return self.head(h.flatten(1))
+
+    def code_stats(self, x: Tensor) -> dict[str, Tensor]:
+        """The front end's reconstruction errors and sparsity per image (metrics/sparse_coding.py)."""
+        return self.sdpc.code_stats(x)
 
 
 class SparseCodeGenerator(nn.Module):
