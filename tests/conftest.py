@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from forkserver import ForkServer
+
 # two pytest-xdist workers share 2 cores: one thread each, in-process and in subprocesses
 torch.set_num_threads(1)
 GANLAB = str(Path(sys.executable).parent / "ganlab")
@@ -18,10 +20,21 @@ os.environ.pop("COLUMNS", None)
 os.environ.pop("LINES", None)
 
 
+def _command_env() -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HYDRA_FULL_ERROR": "1"}
+
+
+FORKS = None if os.environ.get("GANLAB_TESTS_EXEC") else ForkServer(GANLAB, _command_env())
+
+
 def run_ganlab(*args: str, cwd: Path, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
-    """The real `ganlab` command in a subprocess."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HYDRA_FULL_ERROR": "1"}
-    p = subprocess.run([GANLAB, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    """The real `ganlab` command in a subprocess of its own (forked from a process that has already
+    imported torch: tests/forkserver.py says what that changes)."""
+    env = _command_env()
+    if FORKS is None:
+        p = subprocess.run([GANLAB, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    else:
+        p = FORKS.run(list(args), cwd=cwd, env=env, timeout=timeout)
     if check and p.returncode != 0:
         raise AssertionError(f"ganlab {' '.join(args)} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
     return p
@@ -146,3 +159,8 @@ def bitwise_resume(ganlab, tmp_path: Path, args: list[str], steps: int = 8, stop
     assert {k: v for k, v in s.items() if k not in ("timings", "run_dir")} == \
         {k: v for k, v in r.items() if k not in ("timings", "run_dir")}
     return s
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if FORKS is not None:
+        FORKS.close()
