@@ -150,6 +150,27 @@ def test_conditional_g_and_d_use_the_class():
         D(x)
 
 
+@pytest.mark.parametrize("norm", ["batch", "spectral"])
+def test_projection_d_sees_the_class_only_through_its_embedding(norm):
+    torch.manual_seed(0)
+    D = _D(num_classes=5, conditioning="projection", norm=norm).eval()
+    assert D.features[0].in_channels == 3  # no class maps joined to the image
+    x, y0, y1 = torch.randn(4, 3, 16, 16), torch.tensor([0, 1, 2, 3]), torch.tensor([4, 4, 0, 0])
+    assert not torch.allclose(D(x, y0), D(x, y1))
+    with pytest.raises(ValueError, match="without y"):
+        D(x)
+    blind = _D(num_classes=5, conditioning="projection").eval()
+    nn.init.zeros_(blind.embed.weight)
+    assert torch.equal(blind(x, y0), blind(x, y1))
+
+
+def test_projection_d_refuses_packs_and_unknown_conditioning():
+    with pytest.raises(ValueError, match="pack"):
+        _D(num_classes=5, conditioning="projection", pack=2)
+    with pytest.raises(ValueError, match="conditioning='film'"):
+        _D(num_classes=5, conditioning="film")
+
+
 def test_unconditional_networks_refuse_labels():
     with pytest.raises(ValueError, match="num_classes=0"):
         _G()(torch.randn(2, Z), torch.tensor([0, 1]))

@@ -131,6 +131,9 @@ class Discriminator(nn.Module):
     pack = m (PacGAN): D judges m samples at once and gives ONE output per pack, so the loss sees
     B / m outputs (B must be divisible by m). Samples are packed in batch order; conditional
     inputs are packed with their class maps.
+
+    conditioning (num_classes > 0): "concat" (one-hot class maps joined to the image channels) or
+    "projection" (Miyato & Koyama 2018: logit + <embed(y), sum over space of the last features>).
     """
     data_kind = "images"  # what data it works on (training/data_kind.py)
     check_image_size = staticmethod(num_doublings)  # run before any data is built
@@ -140,15 +143,22 @@ class Discriminator(nn.Module):
                  norm: str = "batch",           # batch | none | layer | spectral (see above)
                  pack: int = 1,                 # PacGAN: samples judged together per output
                  minibatch_std: bool = False,   # ProGAN: batch-std feature map before the last conv
+                 conditioning: str = "concat",  # concat | projection (see above)
                  init: str = "dcgan"):          # "dcgan": N(0, 0.02) weights; "default": PyTorch's
         super().__init__()
         if pack < 1:
             raise ConfigError(f"pack={pack}: must be >= 1")
+        if conditioning not in ("concat", "projection"):
+            raise ConfigError(f"model.discriminator.conditioning={conditioning!r}: must be concat or projection")
+        if conditioning == "projection" and pack > 1:
+            raise ConfigError("model.discriminator.conditioning=projection with pack > 1: a pack has no one class")
         self.image_size, self.num_classes, self.pack = image_size, num_classes, pack
+        self.project = bool(num_classes) and conditioning == "projection"
         n = num_doublings(image_size)
         widths = [width * 2 ** i for i in range(n)]
         normed = check_norm(norm) in ("batch", "layer")  # a norm layer's shift makes the bias redundant
-        layers: list[nn.Module] = [nn.Conv2d((channels + num_classes) * pack, widths[0], 4, 2, 1),
+        in_maps = 0 if self.project else num_classes
+        layers: list[nn.Module] = [nn.Conv2d((channels + in_maps) * pack, widths[0], 4, 2, 1),
                                    nn.LeakyReLU(0.2, True)]
         for w_in, w_out in zip(widths, widths[1:]):
             layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=not normed), *_norm2d(norm, w_out),
@@ -156,17 +166,25 @@ class Discriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.mbstd = MinibatchStd() if minibatch_std else nn.Identity()
         self.head = nn.Conv2d(widths[-1] + int(minibatch_std), 1, 4, 1, 0)
+        self.embed = nn.Embedding(num_classes, widths[-1] + int(minibatch_std)) if self.project else None
         apply_init(self, init)
+        if self.embed is not None and init == "dcgan":
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)  # as small as the head's weights
         if norm == "spectral":
             spectral_norm_all(self)
+            if self.embed is not None:
+                nn.utils.parametrizations.spectral_norm(self.embed)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         if tuple(x.shape[-2:]) != (self.image_size, self.image_size):
             raise ConfigError(f"D built for {self.image_size}x{self.image_size} images, got {tuple(x.shape)}")
-        if self.num_classes:
+        if self.num_classes and not self.project:
             maps = one_hot(y, self.num_classes, x)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
             x = torch.cat([x, maps], dim=1)
-        else:
+        elif not self.num_classes:
             check_unconditional(y)
         h = self.mbstd(self.features(pack_samples(x, self.pack)))
+        if self.project:
+            one_hot(y, self.num_classes, x)  # the same check of y as concat's
+            return self.head(h).flatten() + (self.embed(y.long().to(h.device)) * h.sum((2, 3))).sum(1)
         return self.head(h).flatten()
