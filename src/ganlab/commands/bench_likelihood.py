@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from ganlab.analysis.runs import mean_std
 from ganlab.commands.args import names_from
 from ganlab.commands.bench_quality import _ms, _train
 from ganlab.commands.console import results_table, wide_console
@@ -123,7 +124,7 @@ def likelihood(seeds: int, names: str, methods: str, steps_text: str | None, fid
             if results[d, m]:
                 row = rows.setdefault(d, {})[m] = summarize(results[d, m], DATA[d][1])
                 row["estimator"] = estimator(m, k, ode_steps, t_samples)
-                table.add_row(d, m, str(steps[m]), *(_fmt(row[c]) for c in ("fid", "precision", "recall", "bpd")),
+                table.add_row(d, m, str(steps[m]), *(mean_std(row[c], ".3f") for c in ("fid", "precision", "recall", "bpd")),
                               row["estimator"], str(row["seeds"]))
     console.print(table)
     atomic_write_json(out / "bench_likelihood.json", rows)
@@ -140,9 +141,3 @@ def summarize(summaries: list[dict], suffix: str) -> dict:
         row[col] = _ms([m.get(key, math.nan) for m in ms])
     row["bpd"] = _ms([m["val/nll_bpd"] for m in ms]) if all("val/nll_bpd" in m for m in ms) else None
     return row
-
-
-def _fmt(mean_std: tuple[float, float] | None) -> str:
-    if mean_std is None:
-        return "-"
-    return f"{mean_std[0]:.3f}±{mean_std[1]:.3f}"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from ganlab.analysis.runs import mean_std
 from ganlab.commands.args import names_from
 from ganlab.commands.console import results_table, wide_console
 from ganlab.files import atomic_write_json
@@ -83,7 +84,7 @@ def quality(seeds: int, jobs: int, names: str, methods: str, steps: int | None, 
             ms = results[d, m]
             if ms:
                 rows.setdefault(d, {})[m] = summarize(ms)
-                table.add_row(d, METHODS[m][0](d), *(_fmt(rows[d][m][k], nd) for k, nd in
+                table.add_row(d, METHODS[m][0](d), *(mean_std(rows[d][m][k], f".{nd}f") for k, nd in
                                                      (("modes", 1), ("hq", 1), ("reverse_kl", 3))), str(len(ms)))
         for name, mo, h in PUBLISHED[d]:
             table.add_row(d, name, f"{mo}", f"{h}", "", "")
@@ -121,8 +122,3 @@ def _ms(xs: list[float]) -> tuple[float, float]:
     if any(math.isnan(x) for x in xs):  # statistics.stdev cannot take NaN
         return math.nan, math.nan
     return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
-
-
-def _fmt(mean_std: tuple[float, float], nd: int = 1) -> str:
-    m, s = mean_std
-    return f"{m:.{nd}f} ± {s:.{nd}f}"
