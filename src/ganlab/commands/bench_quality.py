@@ -96,17 +96,20 @@ def quality(seeds: int, jobs: int, names: str, methods: str, steps: int | None, 
 
 def run_all(runs: list[tuple[str, list[str]]], out: Path, jobs: int, console) -> list[dict | None]:
     """`ganlab train` each (name, overrides) into out/<name> (its output in out/<name>.log), `jobs`
-    at a time; the summary.json of each, None (and a red line naming its log) for one that failed."""
-    with ThreadPoolExecutor(jobs) as pool:
-        codes = list(pool.map(lambda r: _train(r[1], out / f"{r[0]}.log"), runs))
-    summaries: list[dict | None] = []
-    for (name, _), code in zip(runs, codes):
+    at a time (1: the runs' times are comparable); the summary.json of each, None for one that
+    failed. A line as each ends: done with the bench's time so far, or failed naming its log."""
+    t0 = time.time()
+
+    def one(name: str, args: list[str]) -> dict | None:
         summary = out / name / "summary.json"
-        ok = code == 0 and summary.is_file()
-        if not ok:
+        if _train(args, out / f"{name}.log") != 0 or not summary.is_file():
             console.print(f"[red]{name} failed[/] (see {out / f'{name}.log'})")
-        summaries.append(json.loads(summary.read_text()) if ok else None)
-    return summaries
+            return None
+        console.print(f"  {name}: done ({time.time() - t0:.0f} s)")
+        return json.loads(summary.read_text())
+
+    with ThreadPoolExecutor(jobs) as pool:
+        return list(pool.map(lambda r: one(*r), runs))
 
 
 def summarize(metrics: list[dict]) -> dict:
