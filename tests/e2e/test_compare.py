@@ -84,11 +84,11 @@ def test_grouped_over_seeds(tmp_path, capsys):
     assert header_columns(out, "grouped over seeds")[0] == "loss"  # the group's values label it
     lsgan = next(r for r in rows if " lsgan " in r)
     assert rows[0] == lsgan  # best mean of the monitored value first
-    assert "15 ± 7.1" in lsgan  # mean ± sample std of best val/fid over seeds 0, 1
+    assert "15±7.1" in lsgan  # mean ± sample std of best val/fid over seeds 0, 1
     assert "10 (seed 1)" in lsgan  # best-of: the best seed, by mode=min
     assert "0 1" in lsgan and "2 ok" in lsgan
     hinge = next(r for r in rows if " hinge " in r)
-    assert "45 ± 7.1" in hinge and "40 (seed 1)" in hinge
+    assert "45±7.1" in hinge and "40 (seed 1)" in hinge
 
 
 def test_best_of_follows_mode_max(tmp_path, capsys):
@@ -100,7 +100,7 @@ def test_best_of_follows_mode_max(tmp_path, capsys):
     rows = table_lines(out, "3 runs")
     assert "#1 " in rows[0] and "#0 " in rows[2]  # mode max: descending
     (group,) = table_lines(out, "grouped over seeds")
-    assert "all runs" in group and "0.9 (seed 1)" in group and "0.8 ± 0.1" in group
+    assert "all runs" in group and "0.9 (seed 1)" in group and "0.8±0.1" in group
 
 
 def test_sort_csv_and_metrics(tmp_path, capsys):

@@ -8,13 +8,13 @@ import torch
 
 from ganlab.algorithms.diffusion import DDPM, CosineSchedule, LinearSchedule
 from ganlab.algorithms.flow import FlowMatching
-from ganlab.algorithms.ode import SOLVERS, integrate
 from ganlab.algorithms.vae import VAE
 from ganlab.errors import ConfigError
 from ganlab.losses.regression import ELBO, MSE
 from ganlab.models.denoisers import TimeMLP, UNet
 from ganlab.models.dit import DiT
 from ganlab.models.vae import MLPVAE, ConvVAE
+from ganlab.ode import SOLVERS, integrate
 
 
 @pytest.mark.parametrize("net", [UNet(channels=3, width=8, mults=(1, 2), image_size=16),

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import ganlab.data.digits_classifier as dc
+import ganlab.data.judge as judge
 from conftest import digits_as_mnist
 from ganlab.data.digits import TEST_SIZE, Digits, MNISTDigits, SklearnDigits, StackedDigits, load_split
 from ganlab.data.errors import DataError
@@ -75,7 +76,7 @@ def test_bad_stacked_config_names_the_key():
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """The default classifier at 16 px, trained once for this module into a fresh cache."""
-    dc._LOADED.clear()
+    judge._LOADED.clear()
     clf = dc.DigitsClassifier(cache_dir=str(tmp_path_factory.mktemp("clf"))).ready()
     return clf
 
@@ -91,7 +92,7 @@ def test_classifier_is_accurate_on_the_held_out_split(trained):
 
 
 def test_classifier_cache_is_reused_not_retrained(trained, monkeypatch):
-    monkeypatch.setattr(dc, "_LOADED", {})  # a new process: only the file remains
+    monkeypatch.setattr(judge, "_LOADED", {})  # a new process: only the file remains
     monkeypatch.setattr(dc, "train_classifier", lambda recipe, source: pytest.fail("retrained despite the cache"))
     again = dc.DigitsClassifier(cache_dir=str(trained.path.parent)).ready()
     assert again.info["loaded"] is True and again.info["accuracy_test"] == trained.info["accuracy_test"]
@@ -145,7 +146,7 @@ def test_missing_mnist_files_say_how_to_get_them(tmp_path):
 
 
 def test_classifier_on_mnist_is_accurate_cached_by_content(mnist_root, tmp_path, monkeypatch):
-    monkeypatch.setattr(dc, "_LOADED", {})
+    monkeypatch.setattr(judge, "_LOADED", {})
     src = MNISTDigits(root=str(mnist_root))
     clf = dc.DigitsClassifier(image_size=32, channels=3, epochs=15, source=src, cache_dir=str(tmp_path)).ready()
     assert clf.info["data"] == MNISTDigits.name and clf.info["n_train"] == 600 and clf.info["n_test"] == 200

@@ -9,7 +9,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-import ganlab.data.digits_classifier as dc
+import ganlab.data.judge as judge
 from ganlab.training.build import build_evaluators
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "data"
@@ -40,7 +40,7 @@ class Context:
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory) -> str:
-    dc._LOADED.clear()
+    judge._LOADED.clear()
     return str(tmp_path_factory.mktemp("digits_cache"))
 
 

@@ -2,7 +2,7 @@
 (rectified flow; Lipman's optimal-transport path with sigma_min = 0):
 x_t = (1 - t) z + t x with z ~ N(0, I), x a data sample, and the network regresses the
 velocity u_t = x - z at a uniform t. Sampling integrates dx/dt = v(x, t) from t = 0 (noise) to
-t = 1 (data) with a fixed-step ODE solver (algorithms/ode.py); its steps are a sampling option
+t = 1 (data) with a fixed-step ODE solver (ganlab/ode.py); its steps are a sampling option
 (`model.algorithm.sample_steps`, `ganlab sample --steps`). Conditional (model.num_classes > 0):
 v(x, t, y) with classifier-free guidance on the velocity (algorithms/baseline.py)."""
 
@@ -14,8 +14,8 @@ import torch
 from torch import Tensor
 
 from ganlab.algorithms.baseline import Baseline
-from ganlab.algorithms.ode import SOLVERS, integrate
 from ganlab.errors import ConfigError
+from ganlab.ode import SOLVERS, integrate
 
 
 class FlowMatching(Baseline):

@@ -24,7 +24,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ganlab.algorithms.ode import SOLVERS
+from ganlab.ode import SOLVERS
 
 LOG_2PI = math.log(2 * math.pi)
 

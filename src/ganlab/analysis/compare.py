@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ganlab.analysis.runs import RunRecord, fmt, human_time, wall_time
+from ganlab.analysis.runs import RunRecord, fmt, human_time, mean_std, wall_time
 from ganlab.files import atomic_write_text
 
 
@@ -124,13 +124,6 @@ def _mean_std(values: list[float]) -> tuple[float, float] | None:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def _show_mean_std(ms) -> str:
-    if ms is None:
-        return "-"
-    mean, std = ms
-    return f"{mean:.4g} ± {std:.2g}"
-
-
 def seed_groups(table: Table) -> Table | None:
     """One row per set of runs that differ only by their seed; None when there is no such set."""
     keys = table.keys
@@ -164,7 +157,7 @@ def seed_groups(table: Table) -> Table | None:
     # the differing keys' values label a group; "group" is only there when nothing else differs
     columns = [*(others or ["group"]), "n", "seeds", "status", "steps", "wall", *value_cols,
                *(f"best-of {m}" for m in mons)]
-    text = {"wall": human_time, **{c: _show_mean_std for c in value_cols},
+    text = {"wall": human_time, **{c: lambda ms: mean_std(ms, ".4g", ".2g") for c in value_cols},
             **{f"best-of {m}": lambda b: "-" if b is None else f"{b[0]:.4g} (seed {b[1]})" for m in mons}}
     return Table(title=f"grouped over seeds ({len(rows)} group{'s' * (len(rows) > 1)}; mean ± std over seeds)", columns=columns,
                  rows=rows, keys=others, text=text)

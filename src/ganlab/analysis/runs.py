@@ -210,6 +210,14 @@ def human_time(seconds: float | None) -> str:
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
+def mean_std(ms: tuple[float, float] | None, spec: str, std_spec: str | None = None) -> str:
+    """Every table's `mean±std` (no spaces: the benches' tables stay within 120 columns); the std
+    takes `std_spec` when given, else `spec` (".3f", ".4g"); "-" for no value."""
+    if ms is None:
+        return "-"
+    return f"{ms[0]:{spec}}±{ms[1]:{std_spec or spec}}"
+
+
 def fmt(v) -> str:
     if v is None:
         return "-"

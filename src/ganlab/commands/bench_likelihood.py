@@ -6,7 +6,6 @@ the GAN has none: "-")."""
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -14,8 +13,9 @@ from pathlib import Path
 
 import click
 
+from ganlab.analysis.runs import mean_std
 from ganlab.commands.args import names_from
-from ganlab.commands.bench_quality import _ms, _train
+from ganlab.commands.bench_quality import _ms, run_all
 from ganlab.commands.console import results_table, wide_console
 from ganlab.files import atomic_write_json
 
@@ -90,6 +90,7 @@ def likelihood(seeds: int, names: str, methods: str, steps_text: str | None, fid
         fid, _, dropped = DATA[d]
         for s in range(seeds):  # seed-major: an interrupted bench still has whole seeds of every method
             for m in chosen:
+                name = f"{d}_{m}_seed{s}"
                 drop = [f"~data.evaluators.{e}" for e in dropped if not (m == "dcgan" and e == "sampling_cost")]
                 args = [f"model={m}", f"data={d}", "data.image_size=16", "data.batch_size=32", "metrics=nll",
                         f"trainer.max_steps={steps[m]}", f"trainer.eval_every={steps[m]}", f"seed={s}",
@@ -97,23 +98,19 @@ def likelihood(seeds: int, names: str, methods: str, steps_text: str | None, fid
                         f"data.evaluators.{fid}.kid_subset_size={min(fid_samples, 250)}",
                         f"metrics.nll.n_samples={nll_samples}", f"metrics.nll.k={k}",
                         f"metrics.nll.ode_steps={ode_steps}", f"metrics.nll.t_samples={t_samples}", *drop,
-                        *([SHAPES_HELDOUT] if d == "shapes" else []), f"hydra.run.dir={out / f'{d}_{m}_seed{s}'}",
+                        *([SHAPES_HELDOUT] if d == "shapes" else []), f"hydra.run.dir={out / name}",
                         *overrides]
-                runs.append((d, m, s, args))
+                runs.append((d, m, name, args))
     out.mkdir(parents=True, exist_ok=True)
     console.print(f"bench likelihood: {len(runs)} runs ({', '.join(datasets)} x {', '.join(chosen)} x {seeds} "
                   f"seeds), one at a time -> {out}")
     t0 = time.time()
+    # one at a time: the numbers are CPU-time comparable
+    summaries = run_all([(name, args) for *_, name, args in runs], out, 1, console)
     results: dict[tuple[str, str], list[dict]] = {(d, m): [] for d in datasets for m in chosen}
-    for d, m, s, args in runs:  # one at a time: the numbers are CPU-time comparable
-        name = f"{d}_{m}_seed{s}"
-        code = _train(args, out / f"{name}.log")
-        summary = out / name / "summary.json"
-        if code != 0 or not summary.is_file():
-            console.print(f"[red]{d} {m} seed {s} failed[/] (see {out / f'{name}.log'})")
-            continue
-        results[d, m].append(json.loads(summary.read_text()))
-        console.print(f"  {name}: done ({time.time() - t0:.0f} s)")
+    for (d, m, *_), summary in zip(runs, summaries):
+        if summary is not None:
+            results[d, m].append(summary)
     table = results_table(f"log p(x) vs sample quality: 16 px, batch 32, mean ± std over seeds "
                           f"({time.time() - t0:.0f} s wall)", ("data", "method", "steps", "FID", "precision",
                                                                "recall", "bits/dim", "estimator", "seeds"), no_wrap=True)
@@ -123,7 +120,7 @@ def likelihood(seeds: int, names: str, methods: str, steps_text: str | None, fid
             if results[d, m]:
                 row = rows.setdefault(d, {})[m] = summarize(results[d, m], DATA[d][1])
                 row["estimator"] = estimator(m, k, ode_steps, t_samples)
-                table.add_row(d, m, str(steps[m]), *(_fmt(row[c]) for c in ("fid", "precision", "recall", "bpd")),
+                table.add_row(d, m, str(steps[m]), *(mean_std(row[c], ".3f") for c in ("fid", "precision", "recall", "bpd")),
                               row["estimator"], str(row["seeds"]))
     console.print(table)
     atomic_write_json(out / "bench_likelihood.json", rows)
@@ -140,9 +137,3 @@ def summarize(summaries: list[dict], suffix: str) -> dict:
         row[col] = _ms([m.get(key, math.nan) for m in ms])
     row["bpd"] = _ms([m["val/nll_bpd"] for m in ms]) if all("val/nll_bpd" in m for m in ms) else None
     return row
-
-
-def _fmt(mean_std: tuple[float, float] | None) -> str:
-    if mean_std is None:
-        return "-"
-    return f"{mean_std[0]:.3f}±{mean_std[1]:.3f}"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from ganlab.analysis.runs import mean_std
 from ganlab.commands.args import names_from
 from ganlab.commands.console import results_table, wide_console
 from ganlab.files import atomic_write_json
@@ -83,7 +84,7 @@ def quality(seeds: int, jobs: int, names: str, methods: str, steps: int | None, 
             ms = results[d, m]
             if ms:
                 rows.setdefault(d, {})[m] = summarize(ms)
-                table.add_row(d, METHODS[m][0](d), *(_fmt(rows[d][m][k], nd) for k, nd in
+                table.add_row(d, METHODS[m][0](d), *(mean_std(rows[d][m][k], f".{nd}f") for k, nd in
                                                      (("modes", 1), ("hq", 1), ("reverse_kl", 3))), str(len(ms)))
         for name, mo, h in PUBLISHED[d]:
             table.add_row(d, name, f"{mo}", f"{h}", "", "")
@@ -95,17 +96,20 @@ def quality(seeds: int, jobs: int, names: str, methods: str, steps: int | None, 
 
 def run_all(runs: list[tuple[str, list[str]]], out: Path, jobs: int, console) -> list[dict | None]:
     """`ganlab train` each (name, overrides) into out/<name> (its output in out/<name>.log), `jobs`
-    at a time; the summary.json of each, None (and a red line naming its log) for one that failed."""
-    with ThreadPoolExecutor(jobs) as pool:
-        codes = list(pool.map(lambda r: _train(r[1], out / f"{r[0]}.log"), runs))
-    summaries: list[dict | None] = []
-    for (name, _), code in zip(runs, codes):
+    at a time (1: the runs' times are comparable); the summary.json of each, None for one that
+    failed. A line as each ends: done with the bench's time so far, or failed naming its log."""
+    t0 = time.time()
+
+    def one(name: str, args: list[str]) -> dict | None:
         summary = out / name / "summary.json"
-        ok = code == 0 and summary.is_file()
-        if not ok:
+        if _train(args, out / f"{name}.log") != 0 or not summary.is_file():
             console.print(f"[red]{name} failed[/] (see {out / f'{name}.log'})")
-        summaries.append(json.loads(summary.read_text()) if ok else None)
-    return summaries
+            return None
+        console.print(f"  {name}: done ({time.time() - t0:.0f} s)")
+        return json.loads(summary.read_text())
+
+    with ThreadPoolExecutor(jobs) as pool:
+        return list(pool.map(lambda r: one(*r), runs))
 
 
 def summarize(metrics: list[dict]) -> dict:
@@ -121,8 +125,3 @@ def _ms(xs: list[float]) -> tuple[float, float]:
     if any(math.isnan(x) for x in xs):  # statistics.stdev cannot take NaN
         return math.nan, math.nan
     return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
-
-
-def _fmt(mean_std: tuple[float, float], nd: int = 1) -> str:
-    m, s = mean_std
-    return f"{m:.{nd}f} ± {s:.{nd}f}"

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import click
 
+from ganlab.analysis.runs import mean_std
 from ganlab.commands.args import names_from
-from ganlab.commands.bench_quality import _fmt, _ms, run_all
+from ganlab.commands.bench_quality import _ms, run_all
 from ganlab.commands.console import results_table, wide_console
 from ganlab.files import atomic_write_json
 
@@ -106,7 +107,7 @@ def r3gan(seeds: int, jobs: int, names: str, losses: str, models: str, gamma: fl
         for m, loss in cells[d]:
             if ms := results[d, m, loss]:
                 rows.setdefault(d, {})[f"{m}/{loss}"] = row = summarize(ms, cols)
-                table.add_row(m, LOSSES[loss][0], *(_fmt(row[c[0]], c[3]) for c in cols), str(row["seeds"]))
+                table.add_row(m, LOSSES[loss][0], *(mean_std(row[c[0]], f".{c[3]}f") for c in cols), str(row["seeds"]))
         for label, *published in PUBLISHED[d]:
             table.add_row("", label, *published, "")
         console.print(table)

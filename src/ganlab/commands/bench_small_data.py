@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from ganlab.analysis.runs import mean_std
 from ganlab.commands.args import names_from
 from ganlab.commands.bench_quality import _ms, run_all
 from ganlab.commands.console import results_table, wide_console
@@ -74,7 +75,7 @@ def small_data(seeds: int, jobs: int, augments: str, policy: str, steps: int | N
     table = results_table(f"small data: DCGAN, 500 shapes images, {step} steps, policy {'+'.join(ops)}, mean ± std over seeds "
                           f"({time.time() - t0:.0f} s wall)", ("augment", *PRINTED, "d_overfit", "seeds"), no_wrap=True)
     for a, row in rows.items():
-        table.add_row(a, *(f"{row[c][0]:.{COLUMNS[c][1]}f}±{row[c][1]:.{COLUMNS[c][1]}f}" for c in PRINTED),
+        table.add_row(a, *(mean_std(row[c], f".{COLUMNS[c][1]}f") for c in PRINTED),
                       str(row["d_overfit events"]), str(row["seeds"]))
     console.print(table)
     atomic_write_json(out / "bench_small_data.json", rows)

@@ -169,7 +169,9 @@ def _one_compose(args: list[str]):
     """Hydra composes the whole config twice per command: first only to read `hydra.mode`
     (Hydra.get_mode: None unless a config sets it), then to run. With no Hydra flag (-m, -cd...)
     and no hydra override, nothing can set it (ganlab's own configs never do: tests/unit/
-    test_train_compose_once.py), so its answer is None and that first compose is skipped."""
+    test_train_compose_once.py), so its answer is None and that first compose is skipped.
+    Hydra's private class, as no public API serves: hydra.main always probes the mode, and
+    compose()/initialize_config_dir only compose (no run dir, callbacks, sweeps); the test pins it."""
     from hydra._internal.hydra import Hydra
 
     if any(a.startswith("-") or override_key(a).startswith("hydra") for a in args):

@@ -9,22 +9,15 @@ the source's split or files' content). Its held-out accuracy is in `info` and in
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-import pickle
 import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
 from ganlab.data.digits import MNISTDigits, SklearnDigits, check_image_size, resize
-from ganlab.files import atomic_write_bytes
+from ganlab.data.judge import CachedJudge, fit, reproducible
 
 VERSION = 1  # bump when the training code changes what the weights are: old cache files are then ignored
-_LOADED: dict[str, tuple[dict, dict]] = {}  # digest -> (state, info): one training per process
 
 
 def _network(width: int, features: int) -> nn.Sequential:
@@ -45,7 +38,7 @@ def _pool(x: Tensor) -> Tensor:
     return nn.functional.adaptive_avg_pool2d(x, 8)
 
 
-class DigitsClassifier(nn.Module):
+class DigitsClassifier(CachedJudge):
     """Digit of each channel of (B, C, S, S) images. As an FID/KID feature extractor
     (metrics/features.py's interface: input in [0, 1], `num_features`, `extractor_name`) it gives
     the penultimate features of each channel side by side: C x `features` numbers per image."""
@@ -57,31 +50,17 @@ class DigitsClassifier(nn.Module):
     def __init__(self, *, image_size: int = 16, channels: int = 1, width: int = 16, features: int = 64,
                  epochs: int = 15, batch_size: int = 50, lr: float = 2e-3, seed: int = 0, split_seed: int = 0,
                  cache_dir: str = "data/cache", source: SklearnDigits | MNISTDigits | None = None):
-        super().__init__()
-        self.source = source or SklearnDigits(split_seed=split_seed)  # what it learns to read
-        self.recipe = {"version": VERSION, "image_size": check_image_size(image_size), "width": width,
-                       "features": features, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
-                       **self.source.identity}
-        self.digest = hashlib.sha1(json.dumps(self.recipe, sort_keys=True).encode()).hexdigest()[:12]
+        source = source or SklearnDigits(split_seed=split_seed)  # what it learns to read
+        recipe = {"version": VERSION, "image_size": check_image_size(image_size), "width": width,
+                  "features": features, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
+                  **source.identity}
+        super().__init__(prefix="digits_classifier", recipe=recipe, net=_network(width, features), cache_dir=cache_dir)
+        self.source = source
         self.cache_tag = self.digest  # in the file names of FID reference statistics made with it
-        self.path = Path(cache_dir) / f"digits_classifier_{self.digest}.pt"
         self.channels, self.num_features = channels, channels * features
-        self.net = _network(width, features)
-        self.net.requires_grad_(False)
-        self.info: dict = {}
-        self._ready = False
 
-    def ready(self) -> DigitsClassifier:
-        """Load the cached weights, or train and cache them (at the first use, not at build)."""
-        if not self._ready:
-            state, self.info = load_or_train(self.recipe, self.digest, self.path, lambda r: train_classifier(r, self.source))
-            self.net.load_state_dict(state)
-            self.net.eval()
-            self._ready = True
-        return self
-
-    def train(self, mode: bool = True) -> DigitsClassifier:
-        return super().train(False)  # a fixed judge: never in training mode
+    def train_weights(self, recipe: dict) -> tuple[dict, dict]:
+        return train_classifier(recipe, self.source)
 
     @torch.no_grad()
     def _per_channel(self, images: Tensor, layers: nn.Module) -> Tensor:
@@ -101,27 +80,6 @@ class DigitsClassifier(nn.Module):
         return self._per_channel(x * 2 - 1, self.net[:-1]).flatten(1)
 
 
-def load_or_train(recipe: dict, digest: str, path: Path, train) -> tuple[dict, dict]:
-    """(state_dict, info) from memory, from `path`, or trained now by `train(recipe)` and written to
-    `path`. Shared by ganlab's judges (digits, data/shapes_classifier.py): their digests differ, so
-    they share the memory cache."""
-    if digest in _LOADED:
-        return _LOADED[digest]
-    if path.is_file():
-        try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)  # no code runs on load
-            _LOADED[digest] = blob["state"], {**blob["info"], "cache": str(path), "loaded": True}
-            return _LOADED[digest]
-        except (OSError, RuntimeError, KeyError, TypeError, EOFError, pickle.UnpicklingError):
-            pass  # unreadable: train again and replace it (the same weights, deterministically)
-    state, info = train(recipe)
-    buf = io.BytesIO()
-    torch.save({"state": state, "info": info}, buf)
-    atomic_write_bytes(path, buf.getvalue())
-    _LOADED[digest] = state, {**info, "cache": str(path), "loaded": False}
-    return _LOADED[digest]
-
-
 def train_classifier(recipe: dict, source) -> tuple[dict, dict]:
     """Train on the train split of `source`; (state_dict, info with the held-out accuracy and the time)."""
     t0, cpu0 = time.perf_counter(), time.process_time()
@@ -136,35 +94,3 @@ def train_classifier(recipe: dict, source) -> tuple[dict, dict]:
     info = {"data": source.name, "accuracy_test": accuracy, "n_test": len(yt), "n_train": len(y), "recipe": recipe,
             "train_seconds": round(time.perf_counter() - t0, 2), "train_cpu_seconds": round(time.process_time() - cpu0, 2)}
     return {k: v.clone() for k, v in net.state_dict().items()}, info
-
-
-@contextmanager
-def reproducible():
-    """One thread (the same sums in the same order on any machine: the same weights), the run's RNG
-    untouched, grads on even when called from an evaluation (no_grad)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.random.fork_rng(devices=[]), torch.enable_grad():
-            yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-def fit(make_net, x: Tensor, y: Tensor, recipe: dict) -> nn.Module:
-    """make_net() trained on (x, y) by cross-entropy, Adam with a one-cycle lr (recipe: seed, lr,
-    epochs, batch_size), in eval mode; inside `reproducible()`. Shared by ganlab's judges."""
-    torch.manual_seed(recipe["seed"])
-    net = make_net()
-    order = torch.Generator().manual_seed(recipe["seed"])
-    opt = torch.optim.Adam(net.parameters(), lr=recipe["lr"])
-    steps = recipe["epochs"] * -(-len(y) // recipe["batch_size"])
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe["lr"], total_steps=steps)
-    for _ in range(recipe["epochs"]):
-        for idx in torch.randperm(len(y), generator=order).split(recipe["batch_size"]):
-            loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-    return net.eval()

@@ -5,22 +5,19 @@
 what a GAN that has not learnt the outlines draws: real shapes blurred, outlines halfway between
 two shapes (signed distances blended), those blurred, two-colour shapes, two objects in one
 image; every image gets a little pixel noise. Area-pooled to 16x16 first: the same cost at 16 or
-32 px. Deterministic on CPU, cached under `cache_dir` keyed by its recipe (as
-data/digits_classifier.py); its held-out numbers are in `info` and in protocols.
+32 px. Deterministic on CPU, cached under `cache_dir` keyed by its recipe (data/judge.py); its
+held-out numbers are in `info` and in protocols.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from ganlab.data.digits_classifier import fit, load_or_train, reproducible
+from ganlab.data.judge import CachedJudge, fit, reproducible
 from ganlab.data.seeding import sample_generator
 from ganlab.data.synthetic import COLOURS, RGB, SHAPES, Shapes
 
@@ -102,7 +99,7 @@ def make_set(image_size: int, seed: int, n: int) -> tuple[Tensor, Tensor]:
     return _pool(x), y
 
 
-class ShapesClassifier(nn.Module):
+class ShapesClassifier(CachedJudge):
     """Class probabilities (13: the data's 12 and NOT_A_SHAPE) of (B, C, S, S) images in [-1, 1]."""
 
     NOT_A_SHAPE = NOT_A_SHAPE  # what the metric needs of this module, without importing it (layers)
@@ -110,27 +107,12 @@ class ShapesClassifier(nn.Module):
     def __init__(self, *, image_size: int = 32, width: int = 16, n_train: int = 4096, n_test: int = 1200,
                  epochs: int = 14, batch_size: int = 64, lr: float = 3e-3, seed: int = 0,
                  cache_dir: str = "data/cache"):
-        super().__init__()
-        self.recipe = {"version": VERSION, "image_size": image_size, "width": width, "n_train": n_train,
-                       "n_test": n_test, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed}
-        self.digest = hashlib.sha1(json.dumps(self.recipe, sort_keys=True).encode()).hexdigest()[:12]
-        self.path = Path(cache_dir) / f"shapes_classifier_{self.digest}.pt"
-        self.net = _network(width)
-        self.net.requires_grad_(False)
-        self.info: dict = {}
-        self._ready = False
+        recipe = {"version": VERSION, "image_size": image_size, "width": width, "n_train": n_train,
+                  "n_test": n_test, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed}
+        super().__init__(prefix="shapes_classifier", recipe=recipe, net=_network(width), cache_dir=cache_dir)
 
-    def ready(self) -> ShapesClassifier:
-        """Load the cached weights, or train and cache them (at the first use, not at build)."""
-        if not self._ready:
-            state, self.info = load_or_train(self.recipe, self.digest, self.path, train=train_classifier)
-            self.net.load_state_dict(state)
-            self.net.eval()
-            self._ready = True
-        return self
-
-    def train(self, mode: bool = True) -> ShapesClassifier:
-        return super().train(False)  # a fixed judge: never in training mode
+    def train_weights(self, recipe: dict) -> tuple[dict, dict]:
+        return train_classifier(recipe)
 
     @torch.no_grad()
     def probs(self, images: Tensor) -> Tensor:

@@ -16,8 +16,7 @@ import torch
 
 from ganlab.errors import ConfigError
 from ganlab.metrics.context import EvalContext
-
-SOLVER_NAMES = ("euler", "midpoint", "heun")  # algorithms/ode.SOLVERS (a layer above: checked again there)
+from ganlab.ode import SOLVERS
 
 
 class NLLEvaluator:
@@ -33,8 +32,8 @@ class NLLEvaluator:
                            "probes": probes, "t_samples": 1 if t_samples is None else t_samples}.items():
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{key}={value!r}: must be an integer >= 1")
-        if ode_solver not in SOLVER_NAMES:
-            raise ConfigError(f"ode_solver={ode_solver!r}: choose one of {', '.join(SOLVER_NAMES)}")
+        if ode_solver not in SOLVERS:
+            raise ConfigError(f"ode_solver={ode_solver!r}: choose one of {', '.join(SOLVERS)}")
         if reverse_var not in ("beta", "posterior"):
             raise ConfigError(f"reverse_var={reverse_var!r}: choose beta or posterior")
         self.n, self.bs = n_samples, batch_size

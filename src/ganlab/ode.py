@@ -1,4 +1,5 @@
-"""Fixed-step ODE solvers for dx/dt = v(x, t), t from 0 to 1 (flow-matching sampling).
+"""Fixed-step ODE solvers for dx/dt = v(x, t), t from 0 to 1, by name: the flow's sampling and
+likelihood, and metrics=nll's check of its `ode_solver` (below both layers, so one list serves).
 
 Hand-written rather than torchdiffeq / flow_matching: three fixed-step rules are a few lines,
 the number of network evaluations per sample is then exact (it is reported as sampling cost),
