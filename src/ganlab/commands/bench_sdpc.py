@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from ganlab.analysis.runs import mean_std
 from ganlab.commands.args import names_from
 from ganlab.commands.bench_quality import _ms, run_all
 from ganlab.commands.console import results_table, wide_console
@@ -57,17 +58,14 @@ def sdpc(seeds: int, jobs: int, methods: str, data: str, steps: int, width: int,
     table = results_table(f"SDPC x GAN on {data}: {steps} steps, width {width}, mean ± std over seeds "
                           f"({time.time() - t0:.0f} s wall in all); quality = {metric} (lower is better)",
                           ("method", *columns, "seeds"), no_wrap=True)
+    digits = {"wall s": 1, "held-out sdpc mse": 6}  # decimals per column; 3 for the others
     for m, row in rows.items():
-        table.add_row(m, *(_cell(row.get(c), {"wall s": 1, "held-out sdpc mse": 6}.get(c, 3)) for c in columns),
+        table.add_row(m, *(mean_std(row.get(c), f".{digits.get(c, 3)}f") for c in columns),
                       str(row["seeds"]))
     console.print(table)
     atomic_write_json(out / "bench_sdpc.json", rows)
     if any(len(ss) < seeds for ss in results.values()):
         sys.exit(1)
-
-
-def _cell(ms, nd: int) -> str:
-    return "-" if ms is None else f"{ms[0]:.{nd}f}±{ms[1]:.{nd}f}"
 
 
 def summarize(summaries: list[dict]) -> dict:
