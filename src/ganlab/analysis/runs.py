@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import glob
 import json
+import math
 import os
 import socket
+import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,6 +210,13 @@ def human_time(seconds: float | None) -> str:
     if d:
         return f"{d}d{h:02d}h{m:02d}m"
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
+def mean_and_std(xs: list[float]) -> tuple[float, float]:
+    """Over seeds: (mean, sample std; 0 for one seed); NaN for both when a seed has no value."""
+    if any(math.isnan(x) for x in xs):  # statistics.stdev cannot take NaN
+        return math.nan, math.nan
+    return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
 
 
 def mean_std(ms: tuple[float, float] | None, spec: str, std_spec: str | None = None) -> str:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import click
 
-from ganlab.analysis.runs import mean_std
+from ganlab.analysis.runs import mean_and_std, mean_std
 from ganlab.commands.args import names_from
-from ganlab.commands.bench_quality import _ms, run_all
+from ganlab.commands.bench_quality import run_all
 from ganlab.commands.console import results_table, wide_console
 from ganlab.files import atomic_write_json
 
@@ -134,6 +134,6 @@ def summarize(summaries: list[dict], suffix: str) -> dict:
     fid_key = next(k for k in ms[0] if k.startswith(("val/fid", "val/fd")) and k.endswith(suffix))
     row = {"fid_metric": fid_key, "seeds": len(ms), "nll_protocol": summaries[0]["protocols"].get("nll")}
     for col, key in (("fid", fid_key), ("precision", f"val/precision{suffix}"), ("recall", f"val/recall{suffix}")):
-        row[col] = _ms([m.get(key, math.nan) for m in ms])
-    row["bpd"] = _ms([m["val/nll_bpd"] for m in ms]) if all("val/nll_bpd" in m for m in ms) else None
+        row[col] = mean_and_std([m.get(key, math.nan) for m in ms])
+    row["bpd"] = mean_and_std([m["val/nll_bpd"] for m in ms]) if all("val/nll_bpd" in m for m in ms) else None
     return row

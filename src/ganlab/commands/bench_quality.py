@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from ganlab.analysis.runs import mean_std
+from ganlab.analysis.runs import mean_and_std, mean_std
 from ganlab.commands.args import names_from
 from ganlab.commands.console import results_table, wide_console
 from ganlab.files import atomic_write_json
@@ -118,10 +117,4 @@ def summarize(metrics: list[dict]) -> dict:
     modes = [m["val/modes"] for m in metrics]
     hq = [100 * m.get("val/hq", 0.0) for m in metrics]
     rkl = [m.get("val/reverse_kl", math.nan) for m in metrics]
-    return {"modes": _ms(modes), "hq": _ms(hq), "reverse_kl": _ms(rkl), "seeds": len(metrics)}
-
-
-def _ms(xs: list[float]) -> tuple[float, float]:
-    if any(math.isnan(x) for x in xs):  # statistics.stdev cannot take NaN
-        return math.nan, math.nan
-    return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+    return {"modes": mean_and_std(modes), "hq": mean_and_std(hq), "reverse_kl": mean_and_std(rkl), "seeds": len(metrics)}

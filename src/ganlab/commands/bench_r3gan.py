@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 
-from ganlab.analysis.runs import mean_std
+from ganlab.analysis.runs import mean_and_std, mean_std
 from ganlab.commands.args import names_from
-from ganlab.commands.bench_quality import _ms, run_all
+from ganlab.commands.bench_quality import run_all
 from ganlab.commands.console import results_table, wide_console
 from ganlab.files import atomic_write_json
 
@@ -120,7 +120,7 @@ def r3gan(seeds: int, jobs: int, names: str, losses: str, models: str, gamma: fl
 
 def summarize(summaries: list[dict], columns) -> dict:
     """Mean and std over seeds of each column's final value (NaN where a run lacks it)."""
-    row: dict = {header: _ms([scale * s["metrics"].get(key, float("nan")) for s in summaries])
+    row: dict = {header: mean_and_std([scale * s["metrics"].get(key, float("nan")) for s in summaries])
                  for header, key, scale, _ in columns}
     row["seeds"] = len(summaries)
     return row

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import click
 
-from ganlab.analysis.runs import mean_std
+from ganlab.analysis.runs import mean_and_std, mean_std
 from ganlab.commands.args import names_from
-from ganlab.commands.bench_quality import _ms, run_all
+from ganlab.commands.bench_quality import run_all
 from ganlab.commands.console import results_table, wide_console
 from ganlab.files import atomic_write_json
 
@@ -79,8 +79,8 @@ def summarize(summaries: list[dict]) -> dict:
             "recall": next((k for k in sorted(metrics) if k.startswith("val/recall_")), None),
             "modes": "val/modes" if "val/modes" in metrics else None,
             "held-out sdpc mse": "val/sdpc_recon_mse" if "val/sdpc_recon_mse" in metrics else None}
-    row: dict = {c: _ms([s["metrics"].get(k, float("nan")) for s in summaries]) for c, k in keys.items() if k}
-    row["wall s"] = _ms([s["timings"]["wall_time_s"] for s in summaries])
+    row: dict = {c: mean_and_std([s["metrics"].get(k, float("nan")) for s in summaries]) for c, k in keys.items() if k}
+    row["wall s"] = mean_and_std([s["timings"]["wall_time_s"] for s in summaries])
     row["quality metric"] = quality
     row["metrics"] = {c: k for c, k in keys.items() if k}
     row["seeds"] = len(summaries)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import click
 
-from ganlab.analysis.runs import mean_std
+from ganlab.analysis.runs import mean_and_std, mean_std
 from ganlab.commands.args import names_from
-from ganlab.commands.bench_quality import _ms, run_all
+from ganlab.commands.bench_quality import run_all
 from ganlab.commands.console import results_table, wide_console
 from ganlab.files import atomic_write_json
 
@@ -85,7 +85,7 @@ def small_data(seeds: int, jobs: int, augments: str, policy: str, steps: int | N
 
 def summarize(summaries: list[dict]) -> dict:
     """Mean and std over seeds of each column's final value, and the d_overfit events raised."""
-    row = {c: _ms([s["metrics"].get(key, float("nan")) for s in summaries]) for c, (key, _) in COLUMNS.items()}
+    row = {c: mean_and_std([s["metrics"].get(key, float("nan")) for s in summaries]) for c, (key, _) in COLUMNS.items()}
     row["d_overfit events"] = sum(e["kind"] == "d_overfit" for s in summaries for e in s["events"])
     row["seeds"] = len(summaries)
     return row
