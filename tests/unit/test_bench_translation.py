@@ -9,6 +9,7 @@ from ganlab.commands.bench_translation import (
     export_toyzebra,
     folder_overrides,
     measure,
+    train_loop,
     translation,
 )
 from ganlab.config import compose
@@ -57,3 +58,19 @@ def test_ganlab_side_runs_train_with_callbacks_and_logger_on(tmp_path):
     assert cfg.data.dataset._target_.endswith("UnpairedFolders")
     assert {"checkpoint", "tensorboard", "progress", "health"} <= set(cfg.callbacks)
     assert "final_samples" not in cfg.callbacks and cfg.logger
+
+
+def test_the_timed_window_holds_one_logged_step(tmp_path, monkeypatch):
+    """ganlab's side is timed over `steps` steps of which one is logged (grad norms, scalars,
+    heartbeat, the pass over the weights for NaN/Inf): per-log work is inside the window."""
+    from ganlab.training.step import PhaseRunner
+    export_toyzebra(tmp_path, 32, n=4)
+    seen, real_check = [], PhaseRunner._check_finite
+    monkeypatch.setattr(PhaseRunner, "_check_finite",
+                        lambda self, phase, step, *a, **k: seen.append((step, k["state"])) or
+                        real_check(self, phase, step, *a, **k))
+    extra = [*folder_overrides("agan", 32, tmp_path), *SMALL]
+    r = train_loop(extra, steps=3, warmup=2, device="cpu")
+    assert r["passes"] == 6
+    window = {step for step, state in seen if state and 2 < step <= 5}
+    assert window == {3}  # log_every=steps: one logged step among steps 3-5

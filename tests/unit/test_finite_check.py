@@ -1,5 +1,6 @@
-"""The per-phase NaN/Inf check: raises on a non-finite loss or weight, never on large finite values
-whose cheap sum overflows."""
+"""The per-phase NaN/Inf check: the loss every step, the weights, buffers and optimizer state on
+logged steps; a weight an update broke is named by the next step's loss check; never raises on
+large finite values whose cheap sum overflows."""
 
 import pytest
 import torch
@@ -26,21 +27,54 @@ class OneLayer:
         return [Phase("net", fn, (self.net,))]
 
 
-def run_once(algo: OneLayer, lr: float = 0.0, x: float = 1.0) -> None:
+def runner_for(algo, lr: float = 0.0, log_every: int = 5) -> PhaseRunner:
     opt = torch.optim.SGD(algo.net.parameters(), lr=lr)
-    runner = PhaseRunner(algorithm=algo, optimizers={"net": opt}, precision=32, device=torch.device("cpu"),
-                         total_steps=10, log_every=5)
-    runner.run(runner.phases[0], {"x": torch.full((2, 4), x)}, StepContext(step=0, epoch=0))
+    return PhaseRunner(algorithm=algo, optimizers={"net": opt}, precision=32, device=torch.device("cpu"),
+                       total_steps=10, log_every=log_every)
+
+
+def run_step(runner: PhaseRunner, step: int, x: float = 1.0) -> None:
+    """Runs the step with 0-based index `step` (step + 1 in messages and logs)."""
+    runner.run(runner.phases[0], {"x": torch.full((2, 4), x)}, StepContext(step=step, epoch=0))
+
+
+def run_once(algo, lr: float = 0.0, x: float = 1.0, log_every: int = 5) -> None:
+    run_step(runner_for(algo, lr, log_every), 0, x)
 
 
 def test_large_finite_weights_whose_float32_sum_overflows_pass():
-    run_once(OneLayer(3e38), x=0.0)  # the loss is finite; 4 x 3e38 overflows a float32 sum; every value is finite
+    # the loss is finite; 4 x 3e38 overflows a float32 sum; every value is finite
+    run_once(OneLayer(3e38), x=0.0, log_every=1)
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
-def test_a_non_finite_weight_after_the_step_is_named(bad):
-    with pytest.raises(NonFiniteError, match=r"phase net at step 1: .*net\.weight"):
-        run_once(OneLayer(1.0), lr=bad)  # the step writes it into the weight
+def test_a_non_finite_weight_after_a_logged_step_is_named_at_that_step(bad):
+    with pytest.raises(NonFiniteError, match=r"phase net at step 1: non-finite .*net\.weight"):
+        run_once(OneLayer(1.0), lr=bad, log_every=1)  # the step writes it into the weight
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_weight_broken_on_an_unlogged_step_is_named_by_the_next_loss(bad):
+    runner = runner_for(OneLayer(1.0), lr=bad)
+    run_step(runner, 0)  # step 1 (not logged): its loss was finite, the update broke the weight
+    with pytest.raises(NonFiniteError, match=r"phase net at step 2: loss is (nan|-?inf) .*non-finite values in net\.weight"):
+        run_step(runner, 1)
+
+
+class UnseenBuffer(OneLayer):
+    """A NaN in a buffer that no loss goes through: only the pass over the state can see it."""
+
+    def __init__(self):
+        super().__init__(1.0)
+        self.net.register_buffer("unseen", torch.tensor([float("nan")]))
+
+
+def test_what_no_loss_shows_is_found_on_the_next_logged_step():
+    runner = runner_for(UnseenBuffer(), log_every=5)
+    for step in range(4):  # steps 1-4: finite losses, not logged
+        run_step(runner, step)
+    with pytest.raises(NonFiniteError, match=r"phase net at step 5: non-finite .*net\.unseen"):
+        run_step(runner, 4)
 
 
 def test_a_non_finite_loss_is_reported_as_the_loss():

@@ -133,3 +133,24 @@ def test_model_cyclegan_defaults_to_the_reference_loss():
     assert compose(["model=cyclegan"]).loss.name == "lsgan_cyclegan"
     assert compose(["model=cyclegan", "loss=hinge"]).loss.name == "hinge"  # the command line still wins
     assert compose(["model=agan"]).loss.name == "bce"
+
+
+def test_visuals_are_drawn_once_per_step_and_weights():
+    """The closing sample grid and final_samples ask at the same step: one drawing; the next G
+    update (or step) draws anew."""
+    from types import SimpleNamespace
+    algo, nets = _cyclegan(n_visuals=2)
+    data = [{"A": torch.rand(3, 8, 8) * 2 - 1, "B": torch.rand(3, 8, 8) * 2 - 1} for _ in range(2)]
+    run = SimpleNamespace(step=5, device=torch.device("cpu"), dataset=lambda split: data)
+    first = algo.visuals(run)
+    calls = nets["G_AB"].calls
+    again = algo.visuals(run)
+    assert nets["G_AB"].calls == calls and set(again) == {"AtoB", "BtoA"}
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    algo.g_step({"A": A.expand(1, 3, 2, 2), "B": B.expand(1, 3, 2, 2)}, StepContext(step=5, epoch=0))
+    calls = nets["G_AB"].calls
+    algo.visuals(run)  # same step, G updated since
+    assert nets["G_AB"].calls > calls
+    calls, run.step = nets["G_AB"].calls, 6
+    algo.visuals(run)
+    assert nets["G_AB"].calls > calls

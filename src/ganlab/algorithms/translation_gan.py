@@ -71,6 +71,8 @@ class TranslationGAN:
             raise ConfigError(f"model.algorithm.order={order!r}: choose g_first or d_first")
         self.d_first = order == "d_first"
         self._handed: list[tuple[tuple, dict, dict]] = []  # generator outputs passed between the phases of a step
+        self._g_steps = 0  # G phases run: with the step, which weights `visuals` last drew
+        self._drawn: tuple[tuple, dict] | None = None
 
     # -- what the loop needs to know -------------------------------------------------------
     def modules(self) -> dict[str, nn.Module]:
@@ -161,6 +163,7 @@ class TranslationGAN:
         return sum(self.loss.g_loss(o) for o in d_outputs(D(self.augment(fake))))
 
     def g_step(self, batch: dict[str, Tensor], ctx: StepContext) -> dict[str, Tensor]:
+        self._g_steps += 1
         a, b = batch["A"], batch["B"]
         made = self._take_over(a, b, ctx) if self.d_first else None
         ab, ba = made or (self.G_AB(a), self.G_BA(b))
@@ -205,7 +208,14 @@ class TranslationGAN:
 
     def visuals(self, run) -> dict[str, Tensor]:
         """Per direction, one row per image: input | output | attention | raw generator |
-        reconstruction | identity."""
+        reconstruction | identity. Drawn once per step and weights: the closing sample grid and
+        final_samples ask for the same panels."""
+        key = (run.step, self._g_steps)
+        if self._drawn is None or self._drawn[0] != key:
+            self._drawn = key, self._draw(run)
+        return dict(self._drawn[1])
+
+    def _draw(self, run) -> dict[str, Tensor]:
         from torchvision.utils import make_grid
 
         from ganlab.algorithms.panels import label_columns

@@ -3,16 +3,17 @@
 For cyclegan and agan (model defaults, loss=lsgan_cyclegan, identity on, batch 1, 64 toyzebra
 pairs exported as trainA/trainB PNG folders at each size): generator forward passes per iteration
 (forward hooks) and seconds per iteration of the whole path, data included: ganlab's real `train()`
-on data=unpaired_folder with its default callbacks and logger on (TensorBoard, heartbeat and
-checkpoints at their configured cadence; only the closing evaluation and the final samples off:
-once per run, not per iteration) against a bare loop that reads the same folders the reference's
-way (a shuffled batch-1 DataLoader, PIL decode, resize 1.12x, random crop and flip every
-iteration) in the reference's order: both generators forward once, G update, then D update on
-those fakes through a 50-image pool. Rounds alternate; the best of each is compared."""
+on data=unpaired_folder with its default callbacks and logger on (one logged step in each timed
+window; only the closing evaluation and the final samples off: once per run, not per iteration)
+against a bare loop that reads the same folders the reference's way (a shuffled batch-1
+DataLoader, PIL decode, resize 1.12x, random crop and flip every iteration) in the reference's
+order: both generators forward once, G update, then D update on those fakes through a 50-image
+pool. Rounds alternate; the best of each is compared."""
 
 from __future__ import annotations
 
 import itertools
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -105,31 +106,38 @@ def folder_overrides(model: str, size: int, root: Path) -> list[str]:
 
 
 class WindowClock(StepClock):
-    """StepClock that also notes the generator passes `counter` saw in the timed window."""
+    """Times steps warmup + 1 .. warmup + steps (callbacks included) and notes the generator passes
+    `counter` saw in them."""
 
-    def __init__(self, warmup: int, clock, counter: PassCounter):
+    def __init__(self, warmup: int, steps: int, clock, counter: PassCounter):
         super().__init__(warmup, clock)
-        self.counter, self.n0, self.n1 = counter, 0, 0
+        self.end, self.counter, self.n0, self.n1 = warmup + steps, counter, 0, 0
 
     def on_step_end(self, run, metrics) -> None:
-        super().on_step_end(run, metrics)
+        if run.step not in (self.warmup, self.end):
+            return
+        if run.device.type == "cuda":
+            torch.cuda.synchronize(run.device)
         if run.step == self.warmup:
-            self.n0 = self.counter.n
-        if run.step == run.total_steps:
-            self.n1 = self.counter.n
+            self.t0, self.n0 = self.clock(), self.counter.n
+        else:
+            self.t1, self.n1 = self.clock(), self.counter.n
 
 
 def train_loop(extra: list[str], *, steps: int, warmup: int, device: str, clock=time.perf_counter) -> dict:
     """s/iter and generator passes per iteration after `warmup` steps of `train()` as `extra`
     configures it (no OFF list). The clock is the last callback: the window holds `steps` steps
-    and their callbacks (step 1's sample grid and the closing checkpoint, once per run, outside)."""
+    and their callbacks, one of them a logged step (trainer.log_every=steps: grad norms, scalars,
+    heartbeat and the pass over the weights for NaN/Inf once per `steps`, where a run's default
+    does it once per 25); step 1's sample grid and the closing step, once per run, fall outside."""
     from ganlab.training.loop import train
     from ganlab.training.prepare import prepare_run
-    cfg = compose([*extra, f"trainer.max_steps={warmup + steps}", f"trainer.device={device}"])
+    cfg = compose([*extra, f"trainer.max_steps={warmup + steps + 1}", f"trainer.log_every={steps}",
+                   f"trainer.device={device}"])
     with tempfile.TemporaryDirectory() as d:
         run = prepare_run(cfg, Path(d))
         with PassCounter(run.algorithm.G_AB, run.algorithm.G_BA) as count:
-            timer = run.callbacks["clock"] = WindowClock(warmup, clock, count)
+            timer = run.callbacks["clock"] = WindowClock(warmup, steps, clock, count)
             train(run)
     return {"s_per_iter": (timer.t1 - timer.t0) / steps, "passes": (timer.n1 - timer.n0) / steps}
 
@@ -243,7 +251,7 @@ def translation(models: str, sizes: str, steps: int, warmup: int, rounds: int, d
         raise click.BadParameter("cpu time does not count GPU work: use --clock wall on a GPU", param_hint="--clock")
     console = wide_console()
     console.print(f"bench translation ({torch.get_num_threads()} threads): batch 1, {steps} timed iterations "
-                  f"after {warmup}, best of {rounds} rounds, {clock} clock")
+                  f"after {warmup}, best of {rounds} rounds, {clock} clock; load average {_load()}")
     table = results_table("translation step: ganlab vs a bare loop in the reference order (speed: bare s/iter / ganlab s/iter)",
                           ("model", "px", "G passes/iter", "reference passes", "ganlab s/iter", "bare s/iter",
                            "speed vs bare"), justify="right")
@@ -252,3 +260,12 @@ def translation(models: str, sizes: str, steps: int, warmup: int, rounds: int, d
         table.add_row(model, str(size), f"{r['passes']:g}", f"{r['bare_passes']:g}", f"{r['s_per_iter']:.3f}",
                       f"{r['bare_s_per_iter']:.3f}", f"{r['speed']:.2f}")
     console.print(table)
+    console.print(f"load average at the end {_load()}")
+
+
+def _load() -> str:
+    """The 1-minute load average (other processes on a shared machine), or n/a where unknown."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "n/a"

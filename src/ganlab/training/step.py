@@ -19,7 +19,7 @@ class PhaseRunner:
     def __init__(self, *, algorithm, optimizers: dict, precision: str | int, device: torch.device,
                  total_steps: int, log_every: int,
                  accumulate: int = 1,                  # micro-batches per phase (gradient accumulation)
-                 check_every: int = 1,                 # the NaN/Inf check on steps where (step + 1) % it == 0; 0: never
+                 check_every: int = 1,                 # the loss's NaN/Inf check on steps where (step + 1) % it == 0; 0: no check
                  ranks: distributed.Ranks = distributed.ONE):
         self.algorithm, self.optimizers, self.ranks = algorithm, optimizers, ranks
         self.precision = Precision(precision, device)
@@ -55,7 +55,8 @@ class PhaseRunner:
         out = {k: v[0] if len(v) == 1 else torch.stack([x.float() for x in v]).mean() for k, v in stats.items()}
         name = phase.name.lower()
         step = ctx.step + 1  # the step being run, counted from 1 as the Run counts finished steps
-        if step % self.log_every == 0 or step == self.total_steps:  # a logged step
+        logged = step % self.log_every == 0 or step == self.total_steps
+        if logged:
             scaler.unscale_(opt)
             grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
             out[f"train/grad_norm_{name}"] = torch.nn.utils.get_total_norm(grads)
@@ -64,33 +65,45 @@ class PhaseRunner:
         scaler.update()
         if phase.after is not None:
             phase.after()
-        if self.check_every and step % self.check_every == 0:
-            self._check_finite(phase.name, step, total / self.accumulate, phase.modules, opt, out)
+        if self.check_every and (step % self.check_every == 0 or logged):
+            self._check_finite(phase.name, step, total / self.accumulate, phase.modules, opt, out, state=logged)
         return out
 
     @torch.no_grad()
-    def _check_finite(self, phase: str, step: int, loss, mods, opt, stats: dict) -> None:
-        """One reduction over the loss, the phase's parameters, buffers and optimizer state (NaN
-        and Inf survive a sum): one device sync per phase, in the tensors' own dtype (5x cheaper
-        than float64). Only when it is not finite are the tensors checked one by one
-        (checkpoint.nonfinite), which names the culprit or finds that only the sum overflowed."""
-        tensors = [loss.detach()]
-        for m in mods:
-            tensors += [t for t in (*m.parameters(), *m.buffers()) if t.is_floating_point()]
-        tensors += [v for st in opt.state.values() for v in st.values()
-                    if isinstance(v, torch.Tensor) and v.is_floating_point()]
-        if math.isfinite(float(torch.stack([t.sum().float() for t in tensors]).sum())):
+    def _check_finite(self, phase: str, step: int, loss, mods, opt, stats: dict, *, state: bool) -> None:
+        """The loss every checked step (a scalar the step made anyway: no pass over the weights),
+        and with `state` (logged steps) one reduction over the phase's parameters, buffers and
+        optimizer state (NaN and Inf survive a sum; one sync, in the tensors' own dtype). A weight
+        an update broke makes the next loss through it non-finite, so the loss finds it a step
+        later; the state's pass finds what no loss shows (e.g. Adam's second moment overflowed).
+        Only then are the tensors checked one by one (checkpoint.nonfinite), to name them."""
+        loss_ok = math.isfinite(float(loss))
+        if loss_ok and not state:
             return
-        if not math.isfinite(float(loss)):
-            detail = f"loss is {float(loss)} ({', '.join(f'{k}={float(v):.4g}' for k, v in stats.items())})"
-        else:
-            names = {id(m): k for k, m in self.algorithm.modules().items()}
-            bad = ckpt_io.nonfinite({names.get(id(m), "module"): m.state_dict() for m in mods})
-            bad += ckpt_io.nonfinite({f"optimizer {phase}": opt.state_dict()["state"]})
+        if loss_ok:
+            tensors = [t for m in mods for t in (*m.parameters(), *m.buffers()) if t.is_floating_point()]
+            tensors += [v for st in opt.state.values() for v in st.values()
+                        if isinstance(v, torch.Tensor) and v.is_floating_point()]
+            if not tensors or math.isfinite(float(torch.stack([t.sum().float() for t in tensors]).sum())):
+                return
+            bad = self._nonfinite_state(mods, {phase: opt})
             if not bad:  # every value finite: only their sum overflowed
                 return
             detail = f"non-finite values after the optimizer step in {', '.join(bad[:5])}"
+        else:  # which weights broke it, if any: every network's and optimizer's (D's weights feed G's loss)
+            detail = f"loss is {float(loss)} ({', '.join(f'{k}={float(v):.4g}' for k, v in stats.items())})"
+            bad = self._nonfinite_state(self.algorithm.modules().values(), self.optimizers)
+            if bad:
+                detail += f"; non-finite values in {', '.join(bad[:5])}"
         raise NonFiniteError(f"phase {phase} at step {step}: {detail}")
+
+    def _nonfinite_state(self, mods, optimizers: dict) -> list[str]:
+        """Dotted names of the non-finite tensors of `mods` and of `optimizers`' states."""
+        names = {id(m): k for k, m in self.algorithm.modules().items()}
+        bad = ckpt_io.nonfinite({names.get(id(m), "module"): m.state_dict() for m in mods})
+        for name, opt in optimizers.items():
+            bad += ckpt_io.nonfinite({f"optimizer {name}": opt.state_dict()["state"]})
+        return bad
 
 
 def micro_batches(batch: dict, k: int) -> list[dict]:
