@@ -192,6 +192,18 @@ def test_a_non_finite_failure_says_how_to_resume_with_a_lower_lr(tmp_path):
     assert summary(tmp_path / "run")["status"] == "ok" and summary(tmp_path / "run")["step"] == 4
 
 
+def test_a_state_broken_on_an_unlogged_last_step_fails_the_run_at_the_closing_checkpoint(tmp_path):
+    # lr 1e6: by step 4 Adam's second moments overflow while every loss is still finite; stopped
+    # on that unlogged step, only the closing checkpoint's check meets them
+    run_ganlab("train", *QUICK, "loss=lsgan", "trainer.max_steps=2", "hydra.run.dir=run", cwd=tmp_path)
+    before = (tmp_path / "run" / "checkpoints" / "last.pt").read_bytes()
+    p = run_ganlab("resume", "run", "schedule.lr_d=1e6", "schedule.lr_g=1e6", "trainer.max_steps=40",
+                   "trainer.log_every=50", "trainer.stop_at_step=4", cwd=tmp_path, check=False)
+    assert p.returncode == 1 and summary(tmp_path / "run")["status"] == "failed", p.stderr
+    assert "non-finite values in optimizers." in summary(tmp_path / "run")["error"] and "Traceback" not in p.stderr
+    assert (tmp_path / "run" / "checkpoints" / "last.pt").read_bytes() == before  # the good one is kept
+
+
 # -- checkpoints written by earlier versions ----------------------------------------------------
 
 def test_an_earlier_versions_checkpoint_is_upgraded_in_one_place():

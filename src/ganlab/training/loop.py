@@ -67,7 +67,11 @@ def train(run: Run) -> dict:
         _fail(run, e)
         raise
     run.emit("on_train_end", status)
-    run.write_requested_checkpoints()
+    try:
+        run.write_requested_checkpoints()
+    except NonFiniteError as e:  # state an unlogged last step broke (logged steps check it): refused here
+        status, error = "failed", str(e)
+        log.error("stopping: %s. %s", e, _kept_checkpoint(run))
     summary = run.write_summary(status, error=error)
     _close(run)
     return summary
