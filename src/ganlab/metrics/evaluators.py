@@ -48,6 +48,8 @@ class TranslationMetrics:
     def __call__(self, run: EvalContext) -> dict[str, float]:
         from ganlab.metrics import masks as mm
         data = run.dataset("test") or run.dataset("train")
+        if "mask_A" not in data[0] and "attn" not in run.algorithm.translate(data[0]["A"][None].to(run.device), "AtoB"):
+            return {}  # no attention mask and no true mask (CycleGAN on folders): nothing to measure
         n = min(self.n, len(data))
         outs, attns, ins, true = [], [], [], []
         for start in range(0, n, self.bs):
