@@ -38,15 +38,21 @@ class ForkServer:
 
     def _start(self) -> None:
         self.proc = subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     env=self.env, text=True, bufsize=1)
+                                     env=self.env)
+        self.pending = b""  # answers read from the pipe but not yet returned
 
     def _answer(self, timeout: float | None) -> dict | None:
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not ready:
-            return None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the ganlab fork server exited ({self.proc.wait()})")
+        """The next answer, or None after `timeout` s. Reads the pipe itself (no file buffer that
+        could hold the next answer while select() waits on the empty pipe)."""
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.pending:
+            if not select.select([fd], [], [], timeout)[0]:
+                return None
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise RuntimeError(f"the ganlab fork server exited ({self.proc.wait()})")
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
         return json.loads(line)
 
     def run(self, args: list[str], cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
@@ -56,11 +62,12 @@ class ForkServer:
             out, err = self.tmp / "stdout", self.tmp / "stderr"
             request = {"argv": [self.executable, *args], "cwd": str(cwd), "env": env,
                        "stdout": str(out), "stderr": str(err)}
-            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+            self.proc.stdin.flush()
             pid = self._answer(None)["pid"]
             done = self._answer(timeout)
             if done is None:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)  # not yet reaped: the server waits on it
                 self._answer(None)
                 raise subprocess.TimeoutExpired([self.executable, *args], timeout,
                                                 out.read_text(errors="replace"), err.read_text(errors="replace"))
