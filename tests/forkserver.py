@@ -116,6 +116,10 @@ def _become(request: dict) -> None:
         os.dup2(opened, fd)
         os.close(opened)
     sys.argv = request["argv"]
+    # sys.path as the console script's interpreter starts with it: the script's folder, then PYTHONPATH
+    # (not this file's folder: tests/ must not be importable by the command)
+    extra = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:1] = [os.path.dirname(request["argv"][0]), *extra]
 
 
 if __name__ == "__main__":
