@@ -41,9 +41,10 @@ def finish() -> None:
     A rank other than 0 then exits at once: it has written nothing, and gloo's threads can still
     abort its interpreter's teardown ("terminate called without an active exception", SIGABRT,
     about 1 run in 15 here), which torchrun reports as a failed run."""
-    rank = dist.get_rank() if dist.is_initialized() else 0
-    if dist.is_initialized():
-        dist.barrier()
+    if not dist.is_initialized():
+        return
+    rank = dist.get_rank()
+    dist.barrier()
     shutdown()
     if rank > 0:
         logging.shutdown()

@@ -61,8 +61,7 @@ def train(run: Run) -> dict:
             log.warning("stopped at step %d (%s): continue with `%s`", run.step, run.stop_reason,
                         command_line("ganlab", "resume", run.dir.absolute()))
     except NonFiniteError as e:
-        status, error = "failed", str(e)
-        log.error("stopping: %s. %s", e, _kept_checkpoint(run))
+        status, error = _non_finite(run, e)
     except BaseException as e:  # bad data mid-run, a bug, a second Ctrl-C: record it, keep the dir
         _fail(run, e)
         raise
@@ -70,8 +69,7 @@ def train(run: Run) -> dict:
     try:
         run.write_requested_checkpoints()
     except NonFiniteError as e:  # state an unlogged last step broke (logged steps check it): refused here
-        status, error = "failed", str(e)
-        log.error("stopping: %s. %s", e, _kept_checkpoint(run))
+        status, error = _non_finite(run, e)
     summary = run.write_summary(status, error=error)
     _close(run)
     return summary
@@ -130,6 +128,12 @@ def banner(run: Run) -> str:
                       for name, m in run.algorithm.modules().items() if name in run.cfg.model.networks)
     return (f"device {device} | precision {run.cfg.trainer.precision} | "
             f"{run.ranks.world_size} process(es) | parameters: {sizes} | {run.total_steps} steps")
+
+
+def _non_finite(run: Run, e: NonFiniteError) -> tuple[str, str]:
+    """The run's status and error after non-finite values stopped it, said with what is kept."""
+    log.error("stopping: %s. %s", e, _kept_checkpoint(run))
+    return "failed", str(e)
 
 
 def _kept_checkpoint(run: Run) -> str:
